@@ -489,6 +489,7 @@ def import_taakstelling(path: Path, period: str, settings: Settings | None = Non
     for p in parsed:
         p["imported_at"] = stamp
     out = settings.sources_dir / "official" / f"taakstelling_{period}.csv"
+    previous = out.read_bytes() if out.exists() else None
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".csv.tmp")
     with tmp.open("w", encoding="utf-8", newline="") as f:
@@ -496,5 +497,12 @@ def import_taakstelling(path: Path, period: str, settings: Settings | None = Non
         writer.writeheader()
         writer.writerows(parsed)
     os.replace(tmp, out)
-    build(settings)  # the database is derived: rebuild atomically so it holds the new rows
+    try:
+        build(settings)  # the database is derived: rebuild atomically so it holds the new rows
+    except BaseException:
+        if previous is None:
+            out.unlink()
+        else:
+            out.write_bytes(previous)
+        raise
     return ImportReport(period, len(parsed), total, national, warnings, out)

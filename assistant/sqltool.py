@@ -96,7 +96,7 @@ class SQLTool:
             message = str(e)
             if "interrupted" in message:
                 raise SQLError(f"query exceeded the time limit of {self.time_limit_s:g} s") from None
-            if "not authorized" in message or "prohibited" in message:
+            if "not authorized" in message or "prohibited" in message or "authorization denied" in message:
                 raise SQLError("query refused: only reads of the figures tables are allowed") from None
             if "readonly" in message or "read-only" in message:
                 raise SQLError("query refused: the figures database is read-only") from None
