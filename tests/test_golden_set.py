@@ -1,0 +1,146 @@
+"""The golden set itself: valid, balanced and covering what the brief asks for (no engine needed)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from assistant.config import PROJECT_ROOT
+from assistant.evaluation import ExpectedCitation, load_sets
+
+MINIMUM = {"kerncijfer": 35, "derived": 25, "gemeente": 30, "membership": 10, "count": 5, "text": 25,
+           "followup": 15, "ambiguous": 6, "abstain": 25, "time": 10}
+LAW = "huisvestingswet_2014_versie_2015-10-12"
+
+
+@pytest.fixture(scope="module")
+def sets():
+    return load_sets()
+
+
+@pytest.fixture(scope="module")
+def cases(sets):
+    return [c for cs in sets.values() for c in cs]
+
+
+def test_size_and_split_balance(sets, cases):
+    assert len(cases) >= 200
+    dev, test = len(sets["dev"]), len(sets["test"])
+    assert abs(dev - test) <= 0.1 * len(cases)
+
+
+def test_category_minimums(cases):
+    n = Counter(c.category for c in cases)
+    for cat, minimum in MINIMUM.items():
+        assert n[cat] >= minimum, cat
+    assert n["aggregate"] + n["ranking"] >= 20
+
+
+def test_phrasings(cases):
+    groups: dict[str, set[str]] = {}
+    for c in cases:
+        groups.setdefault(c.group, set()).add(c.variant)
+    assert sum(len(v) >= 3 for v in groups.values()) >= 25  # a large share asked at least three ways
+    assert {c.variant for c in cases} == {"letter", "people", "typo", "english"}
+
+
+def test_language_follows_variant(cases):
+    for c in cases:
+        assert (c.language == "en") == (c.variant == "english"), c.id
+
+
+def test_time_cases_in_both_languages(cases):
+    assert {c.language for c in cases if c.category == "time"} == {"nl", "en"}
+
+
+def test_followups_have_several_turns(cases):
+    assert all(len(c.turns) >= 2 for c in cases if c.category == "followup")
+
+
+def test_ambiguous_cases_expect_no_single_answer(cases):
+    assert all(c.expect.ambiguous for c in cases if c.category == "ambiguous")
+
+
+def test_a_law_citation_expects_the_version_named(cases):
+    """A citation of the 2015 law text must name its version, so the answer text must contain "2015"."""
+    for c in cases:
+        specs = [s for spec in c.expect.citations for s in (spec if isinstance(spec, list) else [spec])]
+        if any(isinstance(s, ExpectedCitation) and s.doc == LAW for s in specs):
+            assert any("2015" in (t if isinstance(t, str) else " ".join(t)) for t in c.expect.terms), c.id
+
+
+# --- every expected number and date traces to the sources ------------------------------------------
+
+RAW = PROJECT_ROOT / "db" / "raw"
+VG = {"2024-I": 18750, "2024-II": 17000}  # the letter, § 2
+
+# Derived answers: value -> the computation over figures of the letter / tables it stands for.
+DERIVED = {
+    36000: "133.500 − 97.500", 1500: "97.500 − 96.000", 37500: "133.500 − 96.000", 5200: "9.500 − 4.300",
+    87860: "96.000 − 8.140", 35750: "18.750 + 17.000", 1750: "18.750 − 17.000", 25150: "18.750 + 6.400",
+    700: "4.600 − 3.900", 28080: "540 × 52", 8_600_000: "6,2 + 2,4 miljoen", 6_200_000: "6,2 miljoen",
+    2_400_000: "2,4 miljoen", 217500: "97.500 + 120.000", 1260: "105 × 12", 1600: "77.100 − 75.500 (COA B − A)",
+    240: "Amsterdam 874 − Rotterdam 634 (art. 29, 2024-II)", 65: "Rotterdam 699 − 634 (2024-I − 2024-II)",
+    2393: "874 + 634 + 535 + 350 (G4, 2024-II)",
+}
+SHARES = {  # percentage -> (numerator, denominator)
+    36.9: (36000, 97500), 8.5: (8140, 96000), 9.3: (1750, 18750), 27.1: (4600, 17000), 85.2: (92000, 108000),
+    88.2: (120000, 136000), 36.3: (48500, 133500), 21.3: (3_753_944, 17_590_672),
+}
+
+
+def _traceable() -> tuple[set[float], set[str]]:
+    """Numbers and dates in the documents and tables, plus art. 29 values and their sums per region."""
+    import csv
+    import math
+
+    from assistant.grounding import numbers_in_text
+
+    numbers: set[float] = {342, 25}
+    dates: set[str] = set()
+    for f in (PROJECT_ROOT / "knowledge" / "documents").glob("*.md"):
+        for m in numbers_in_text(f.read_text(encoding="utf-8")):
+            if m.kind == "date" and m.date and not m.date.startswith("--"):
+                dates.add(m.date)
+            else:
+                numbers.add(round(m.value, 6))
+    for f in RAW.glob("*.csv"):
+        for row in csv.reader(f.open(encoding="utf-8")):
+            for cell in row:
+                numbers.update(round(m.value, 6) for m in numbers_in_text(cell))
+    rows = list(csv.DictReader((RAW / "minvws_dashboard_gemeenten_veiligheidsregio_bevolking.csv").open(encoding="utf-8")))
+    prov = {r["gemeentecode"]: r["provincie"] for r in
+            csv.DictReader((RAW / "regioviewer_gemeenten_provincie_2025.csv").open(encoding="utf-8"))}
+    i_n = sum(int(r["population_count"]) for r in rows)
+    assert i_n == 17_590_672
+    numbers.add(i_n)
+    regions: dict[str, list[dict]] = {}
+    for r in rows:
+        ts = {p: math.ceil(vg * int(r["population_count"]) / i_n) for p, vg in VG.items()}
+        r["ts"] = ts
+        numbers.update(ts.values())
+        regions.setdefault("p:" + prov[r["gemeentecode"]], []).append(r)
+        regions.setdefault("v:" + r["veiligheidsregio_naam"], []).append(r)
+    for members in regions.values():
+        numbers.add(len(members))
+        numbers.add(sum(int(r["population_count"]) for r in members))
+        for p in VG:
+            numbers.add(sum(r["ts"][p] for r in members))
+    numbers.update(DERIVED)
+    return numbers, dates
+
+
+def test_every_expected_number_and_date_traces_to_the_sources(cases):
+    numbers, dates = _traceable()
+    untraced = []
+    for c in cases:
+        for n in c.expect.numbers:
+            if n.tol:
+                num, den = SHARES.get(n.value, (None, None))
+                if num is None or abs(100 * num / den - n.value) > n.tol:
+                    untraced.append((c.id, n.value))
+            elif round(n.value, 6) not in numbers:
+                untraced.append((c.id, n.value))
+        untraced.extend((c.id, d) for d in c.expect.dates if d not in dates)
+    assert not untraced
