@@ -1,0 +1,161 @@
+"""The metric catalogue: which figure a question is about, matched like the documents are.
+
+Each catalogue row (db/metrics.csv) carries Dutch and English labels and the synonyms people use.
+A question is scored against every row with BM25 over stemmed words and with e5 embeddings; the
+fused score is calibrated to [0, 1] so one set of thresholds decides between answering, asking
+which one was meant, and abstaining. A new figure needs a row, not code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .text import Decompounder, fold, units, words
+
+# Calibration, fitted on the dev set (tests/eval/dev.yaml): e5-small cosines between a question
+# and a phrase that means the same lie around 0.88-0.95, unrelated ones around 0.75-0.82.
+COS_LOW, COS_HIGH = 0.80, 0.93
+SKIP_WORDS = frozenset(
+    "januari februari maart april mei juni juli augustus september oktober november december jan feb mrt "
+    "apr jun jul aug sep okt nov dec january february march may june july august october per eind begin "
+    "medio half helft end start ii".split()
+)
+DENSE_WEIGHT = 0.5
+LEX_PHRASE = 0.75
+ANSWER_THRESHOLD = 0.45  # below: not a question about a catalogued figure
+AMBIGUITY_MARGIN = 0.03  # top two closer than this: answer both and say so
+
+
+@dataclass(frozen=True)
+class Metric:
+    metric: str
+    label_nl: str
+    label_en: str
+    synonyms: str
+    unit: str
+    table: str
+    level: str
+    description: str
+
+    def label(self, language: str) -> str:
+        return self.label_nl if language == "nl" else self.label_en
+
+    @property
+    def document(self) -> str:
+        return " ; ".join([self.label_nl, self.label_en, self.synonyms, self.description])
+
+    @property
+    def phrases(self) -> list[str]:
+        """The ways people name this figure: each is matched on its own, the best one counts."""
+        return [self.label_nl, self.label_en, *(s.strip() for s in self.synonyms.split(";") if s.strip())]
+
+
+@dataclass(frozen=True)
+class MetricMatch:
+    metric: Metric
+    score: float  # calibrated, 0..1
+    lexical: float
+    dense: float
+
+
+class Catalogue:
+    """Scores a question against every phrase of every metric; a metric scores as its best phrase.
+
+    Lexical: the IDF-weighted share of a phrase's words that the question contains (so a phrase
+    whose distinctive word, say "amv", is missing scores low). Dense: e5 cosine between question
+    and phrase. Both lie in [0, 1]; their mean is the calibrated score the planner thresholds.
+    """
+
+    def __init__(self, metrics: list[Metric], vectors: np.ndarray | None, embed_query=None):
+        self.metrics = metrics
+        self.by_key = {m.metric: m for m in metrics}
+        self.owner = [i for i, m in enumerate(metrics) for _ in m.phrases]
+        self.compounds = Decompounder({w for m in metrics for p in m.phrases for w in words(p)})
+        # Periods are matched separately (understand.py), so dates in phrases carry no weight here.
+        self.same = same_words()
+        self.phrase_units = [units(p, self.compounds, SKIP_WORDS, self.same) for m in metrics for p in m.phrases]
+        df = Counter(stem for us in self.phrase_units for stem in {u[0] for u in us})
+        n = len(self.phrase_units)
+        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        self.vectors = vectors
+        self.embed_query = embed_query
+        self.periods: dict[str, list[tuple[str, str]]] = {}  # metric -> (period, quote) of its figures
+        # Words (folded, unstemmed) the catalogue knows: never mistaken for a misspelt place name.
+        self.vocabulary_words = {w for m in metrics for w in re.findall(r"[a-z]+", fold(m.document))}
+
+    @classmethod
+    def load(cls, sql, cache_dir: Path | None, embedder=None) -> "Catalogue":
+        rows = sql.query(
+            "SELECT metric, label_nl, label_en, synonyms, unit, \"table\", level, description FROM metrics"
+        ).rows
+        metrics = [Metric(*(v or "" for v in r)) for r in rows]
+        vectors = None
+        if embedder is not None:
+            phrases = [strip_periods(p) for m in metrics for p in m.phrases]
+            vectors = _cached_vectors(phrases, embedder, cache_dir)
+        catalogue = cls(metrics, vectors, embedder.query if embedder is not None else None)
+        for metric, period, quote in sql.query("SELECT metric, period, quote FROM kerncijfers").rows:
+            catalogue.periods.setdefault(metric, []).append((period, quote))
+        return catalogue
+
+    def match(self, question: str, query_vector: np.ndarray | None = None) -> list[MetricMatch]:
+        q_units = units(question, self.compounds, SKIP_WORDS, self.same)
+        q = {u[0] for u in q_units} | {p for u in q_units for p in u[1]}
+        q_mass = sum(self.idf.get(u[0], 1.0) for u in q_units) or 1.0
+        lexical = np.zeros(len(self.phrase_units))
+        for j, us in enumerate(self.phrase_units):
+            shared = sum(self.idf[stem] for stem, parts in us if stem in q or (parts and set(parts) <= q))
+            total = sum(self.idf[stem] for stem, _ in us) or 1.0
+            # mostly: how much of the phrase the question says; a little: how much of the question
+            # the phrase explains, so a one-word phrase ("gemeenten") cannot win a long question
+            lexical[j] = LEX_PHRASE * shared / total + (1 - LEX_PHRASE) * min(1.0, shared / q_mass)
+        dense = np.zeros(len(self.phrase_units))
+        if self.vectors is not None:
+            if query_vector is None and self.embed_query is not None:
+                query_vector = self.embed_query(question)
+            if query_vector is not None:
+                cos = self.vectors @ np.asarray(query_vector, dtype=np.float32)
+                dense = np.clip((cos - COS_LOW) / (COS_HIGH - COS_LOW), 0, 1)
+        weight = DENSE_WEIGHT if self.vectors is not None else 0.0
+        combined = weight * dense + (1 - weight) * lexical
+        best: dict[int, MetricMatch] = {}
+        for j, score in enumerate(combined):
+            i = self.owner[j]
+            if i not in best or score > best[i].score:
+                best[i] = MetricMatch(self.metrics[i], float(score), float(lexical[j]), float(dense[j]))
+        return sorted(best.values(), key=lambda r: r.score, reverse=True)
+
+
+def same_words() -> dict[str, str]:
+    from .understand import lexicon
+
+    return {fold(w): fold(line[0]) for line in lexicon()["same_words"] for w in line}
+
+
+def strip_periods(text: str) -> str:
+    """Phrases are embedded without dates: the period of a question is matched on its own."""
+    from .understand import parse_periods
+
+    return " ".join(parse_periods(fold(text))[1].split()) or text
+
+
+def _cached_vectors(texts: list[str], embedder, cache_dir: Path | None) -> np.ndarray:
+    """Embed once per content: the catalogue rarely changes and passages cost ~0.2 s each."""
+    key = hashlib.sha256(("\n".join(texts) + embedder.name).encode()).hexdigest()[:16]
+    path = cache_dir / f"catalogue-{key}.npy" if cache_dir else None
+    if path is not None and path.exists():
+        return np.load(path)
+    vectors = np.asarray(embedder.passages(texts), dtype=np.float32)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, vectors)
+        tmp.replace(path)
+    return vectors

@@ -1,0 +1,520 @@
+"""The assistant: question → understand → plan → tools → grounded answer → render.
+
+`Assistant` holds what is expensive to open (database, catalogue, index) and is shared; a
+`Conversation` holds what the previous turns said so follow-ups ("En een jaar later?") resolve.
+Without an LLM every answer is assembled from tool results; with one (llm.py) the model's text
+must pass the grounding guard or the deterministic answer is used.
+"""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+from . import render
+from .catalogue import Catalogue
+from .config import Settings
+from .models import Answer, Citation, Computation, Figure
+from .places import Place, PlaceResolver
+from .planner import Plan, plan
+from .text import words
+from .tools import Tools, compute
+from .understand import MAX_QUESTION_CHARS, Intent, Period, understand
+
+TEXT_MIN_SCORE = 0.0  # retrieval score below which a passage is not offered as an answer
+
+TEXT = {
+    "nl": {
+        "empty": "Stel een vraag over asielopvang, de taakstelling huisvesting statushouders of de opvang van Oekraïense ontheemden.",
+        "too_long": f"Uw vraag is te lang (meer dan {MAX_QUESTION_CHARS} tekens). Stel een kortere vraag.",
+        "no_answer": "Dit staat niet in de bronnen die ik heb.",
+        "we_have": "Wel beschikbaar",
+        "no_period": "Voor {asked} heb ik geen cijfer over {label}.",
+        "no_place": "Ik herken geen gemeente, provincie of veiligheidsregio in uw vraag.",
+        "national_only": "Dit cijfer heb ik alleen landelijk, niet per gemeente, provincie of veiligheidsregio.",
+        "no_figure": "Ik heb geen cijfer dat bij deze vraag past.",
+        "no_passage": "Ik vind geen passage in de documenten die deze vraag beantwoordt.",
+        "catalogue": "cijfers over de opvangbehoefte, de capaciteitsraming, amv, de taakstelling 2024-I en 2024-II (landelijk en per gemeente berekend), inwoners, provincies en veiligheidsregio's, en Oekraïense ontheemden",
+        "need_place": "Voor {label} heb ik een gemeente, provincie of veiligheidsregio nodig.",
+        "ambiguous": "„{name}” kan meerdere plaatsen zijn: {options}. Ik geef het antwoord voor elk.",
+        "also_meant": "Uw vraag kan ook gaan over: {label}.",
+        "older": "Eerder, in {title} van {date}: {value}.",
+        "newest": "Dit is de nieuwste bron die ik hierover heb ({date}).",
+        "computed": "Berekend, niet officieel: art. 29 Huisvestingswet 2014, ceil(vg × iG / iN).",
+        "both_versions": "Het COA publiceerde twee versies van deze opgave; ik toon beide, zonder er een te kiezen.",
+        "membership": "{gemeente} ligt in de {kind} {value}.",
+        "text_intro": "Volgens {title} ({section}):",
+        "how": "Hoe berekend",
+        "official": "officieel (bijlage geïmporteerd)",
+    },
+    "en": {
+        "empty": "Ask a question about asylum reception, the housing quota for status holders or the reception of displaced Ukrainians.",
+        "too_long": f"Your question is too long (over {MAX_QUESTION_CHARS} characters). Please ask a shorter one.",
+        "no_answer": "This is not in the sources I have.",
+        "we_have": "What I do have",
+        "no_period": "I have no figure on {label} for {asked}.",
+        "no_place": "I do not recognise a municipality, province or safety region in your question.",
+        "national_only": "I have this figure only for the Netherlands as a whole, not per municipality, province or safety region.",
+        "no_figure": "I have no figure that fits this question.",
+        "no_passage": "I find no passage in the documents that answers this question.",
+        "catalogue": "figures on reception capacity needed, the Spreidingswet capacity estimate, unaccompanied minors, the housing quota 2024-I and 2024-II (national and computed per municipality), inhabitants, provinces and safety regions, and displaced Ukrainians",
+        "need_place": "For {label} I need a municipality, province or safety region.",
+        "ambiguous": "“{name}” can mean several places: {options}. I answer for each.",
+        "also_meant": "Your question may also be about: {label}.",
+        "older": "Earlier, in {title} of {date}: {value}.",
+        "newest": "This is the newest source I have on this ({date}).",
+        "computed": "Computed, not official: art. 29 Huisvestingswet 2014, ceil(vg × iG / iN).",
+        "both_versions": "COA published two versions of this task; both are shown, neither is picked.",
+        "membership": "{gemeente} lies in the {kind} {value}.",
+        "text_intro": "According to {title} ({section}):",
+        "how": "How computed",
+        "official": "official (annex imported)",
+    },
+}
+KIND_EN = {"provincie": "province", "veiligheidsregio": "safety region"}
+
+
+@dataclass
+class Turn:
+    """What a follow-up may inherit from the previous question."""
+
+    metric: str | None
+    places: list[Place]
+    periods: list
+    operations: set[str]
+
+
+class Assistant:
+    """Shared, thread-safe for reading: open once, ask many."""
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings.from_env()
+
+    @cached_property
+    def tools(self) -> Tools:
+        return Tools.open(self.settings)
+
+    @cached_property
+    def embedder(self):
+        from .embeddings import load_embedder
+
+        return load_embedder(self.settings.embedder)
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        return Catalogue.load(self.tools.sql, self.settings.index_dir, self.embedder)
+
+    @cached_property
+    def places(self) -> PlaceResolver:
+        # Words of the sources and the catalogue are never read as misspelt place names.
+        quotes = " ".join(r[0] for r in self.tools.sql.query("SELECT quote FROM kerncijfers").rows)
+        return PlaceResolver.from_sql(self.tools.sql, self.catalogue.vocabulary_words | set(words(quotes)))
+
+    @cached_property
+    def known_halves(self) -> list[str]:
+        return self.tools.taakstelling_periods()
+
+    def conversation(self) -> "Conversation":
+        return Conversation(self)
+
+    def ask(self, question: str, history: list[str] | None = None) -> Answer:
+        """Answer `question` in the context of earlier user questions (replayed, in order)."""
+        conversation = self.conversation()
+        for earlier in history or []:
+            conversation.ask(earlier)
+        return conversation.ask(question)
+
+    def ask_messages(self, messages: list[dict]) -> Answer:
+        users = [m.get("content", "") for m in messages if m.get("role") == "user"]
+        if not users:
+            return Conversation(self).ask("")
+        return self.ask(users[-1], users[:-1])
+
+
+@dataclass
+class Conversation:
+    assistant: Assistant
+    previous: Turn | None = None
+    answers: list[Answer] = field(default_factory=list)
+
+    def ask(self, question: str) -> Answer:
+        start = time.perf_counter()
+        answer = self._answer(question if isinstance(question, str) else str(question))
+        answer.latency_ms = round((time.perf_counter() - start) * 1000, 2)
+        self.answers.append(answer)
+        return answer
+
+    # --- the pipeline ------------------------------------------------------------------------
+
+    def _answer(self, raw: str) -> Answer:
+        question = clean_question(raw)
+        if not question:
+            return Answer(question=raw, answer=TEXT["nl"]["empty"], kind="error")
+        if len(question) > MAX_QUESTION_CHARS:
+            lang = "en" if " the " in question[:500].lower() else "nl"
+            return Answer(question=raw[:200], answer=TEXT[lang]["too_long"], kind="error", language=lang)
+        a = self.assistant
+        mentions = a.places.find(question)
+        intent = understand(question, mentions)
+        topic = intent.topic or question
+        query_vector = a.embedder.query(topic) if a.embedder is not None else None
+        matches = a.catalogue.match(topic, query_vector)
+        the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods)
+        answer = Executor(a.tools, intent, the_plan).run()
+        if the_plan.metric or the_plan.places:
+            periods = the_plan.periods_asked or [
+                p for p in (period_of(f) for f in answer.figures[:1]) if p is not None
+            ]
+            self.previous = Turn(the_plan.metric, the_plan.places, periods, intent.operations)
+        return answer
+
+
+def period_of(f: Figure) -> Period | None:
+    """The period a shown figure holds for, so 'een jaar later' can shift it."""
+    if f.value_date or not f.period:
+        return None
+    if len(f.period) == 10:
+        return Period("date", f.period)
+    if f.period.endswith("-I") or f.period.endswith("-II"):
+        return Period("half", f.period)
+    if f.period.isdigit():
+        return Period("year", f.period)
+    return None
+
+
+def confident(intent: Intent, best: Citation) -> bool:
+    """Is the best passage about the question? Calibrated on the dev set (tests/eval)."""
+    return (best.score or 0) >= TEXT_MIN_SCORE
+
+
+def clean_question(text: str) -> str:
+    """Drop control and format characters; keep letters of every script."""
+    kept = "".join(
+        c if unicodedata.category(c)[0] != "C" else " " for c in text.replace("\x00", " ")
+    )
+    return " ".join(kept.split())
+
+
+@dataclass
+class Executor:
+    """Runs a plan's tool calls and assembles the grounded answer."""
+
+    tools: Tools
+    intent: Intent
+    plan: Plan
+    citations: list[Citation] = field(default_factory=list)
+
+    @property
+    def lang(self) -> str:
+        return self.intent.language
+
+    def t(self, key: str, **kw) -> str:
+        return TEXT[self.lang][key].format(**kw)
+
+    def cite(self, c: Citation | None) -> str:
+        if c is None:
+            return ""
+        for i, existing in enumerate(self.citations, start=1):
+            if existing.doc_id == c.doc_id and existing.section == c.section and existing.quote == c.quote:
+                return f" [{i}]"
+        self.citations.append(c)
+        return f" [{len(self.citations)}]"
+
+    def finish(self, lines: list[str], answered: bool, kind: str, figures=(), computations=(),
+               notes=(), candidates=(), chart=None) -> Answer:
+        text = "\n".join(line for line in lines if line)
+        text += render.sources_block(self.citations, self.lang)
+        return Answer(
+            question=self.intent.question, answer=text, answered=answered, language=self.lang, kind=kind,
+            figures=list(figures), computations=list(computations), citations=self.citations,
+            notes=list(notes), candidates=list(candidates), chart=chart,
+        )
+
+    def abstain(self, reason: str, have: list[str] = ()) -> Answer:
+        lines = [f"{self.t('no_answer')} {reason}".strip()]
+        if have:
+            lines.append(f"{self.t('we_have')}: " + "; ".join(have) + ".")
+        return self.finish(lines, answered=False, kind="abstain")
+
+    def run(self) -> Answer:
+        return getattr(self, f"_{self.plan.kind}")()
+
+    # --- answer kinds ------------------------------------------------------------------------
+
+    def _abstain(self) -> Answer:
+        reason, have = self.plan.reason, list(self.plan.have)
+        if reason == "need_place":
+            reason = self.t("need_place", label=self.label(self.plan.metric))
+        elif reason in {"national_only", "no_figure"}:
+            reason = self.t(reason)
+            have = have or [self.t("catalogue")]
+        elif reason:
+            reason = self.t("no_period", asked=reason.split(": ", 1)[-1], label=reason.split(": ", 1)[0])
+        return self.abstain(reason, have)
+
+    def _kerncijfer(self) -> Answer:
+        p = self.plan
+        figures = self.select_figures(p.metric)
+        if isinstance(figures, Answer):
+            return figures
+        lines, used, computations = [], [], []
+        if p.operation and p.second_metric is not None:
+            other = self.select_figures(p.second_metric)
+            if isinstance(other, Answer):
+                return other
+            return self.derived(p.operation, figures[0], other[0])
+        distinct = list({f.period: f for f in self.dedupe_newest(figures) if f.value is not None}.values())
+        if p.operation in {"growth", "difference", "sum"} and len(distinct) >= 2:
+            first, last = sorted([distinct[0], distinct[-1]], key=lambda f: f.period)
+            return self.derived("sum" if p.operation == "sum" else "growth", first, last)
+        shown = self.dedupe_newest(figures)
+        for f in shown:
+            lines.append(self.figure_line(f))
+            used.append(f)
+        older = [f for f in figures if f not in shown]
+        for f in older:
+            lines.append(self.t("older", title=self.doc_title(f), date=render.date(f.citation.date, self.lang),
+                                value=render.figure_value(f, self.lang).replace("**", "")) + self.cite(f.citation))
+            used.append(f)
+        if self.intent.now and shown:
+            lines.append(self.t("newest", date=render.date(max(f.citation.date for f in shown), self.lang)))
+        if p.alternative is not None:
+            alt = self.select_figures(p.alternative, quiet=True)
+            if alt and not isinstance(alt, Answer):
+                lines.append(self.t("also_meant", label=self.label(p.alternative)))
+                for f in self.dedupe_newest(alt):
+                    lines.append(self.figure_line(f))
+                    used.append(f)
+        return self.finish(lines, True, "figure", figures=used, computations=computations)
+
+    def _places(self) -> Answer:
+        p = self.plan
+        lines, figures, computations, chart = [], [], [], []
+        for mention in p.ambiguous:
+            options = ", ".join(pl.label(self.lang) for pl in mention)
+            lines.append(self.t("ambiguous", name=mention[0].name.split(" (")[0], options=options))
+        if p.metric in {"provincie", "veiligheidsregio"}:
+            for place in p.places:
+                if place.kind != "gemeente":
+                    continue
+                g = self.tools.gemeente(place.name)
+                value = g[p.metric]
+                source = g["bron_provincie"] if p.metric == "provincie" else g["bron_inwoners"]
+                quote = (f"{g['code']},{g['naam']},{g['provincie']}" if p.metric == "provincie"
+                         else f"{g['code']},{g['naam']},{g['veiligheidsregio_code']},{g['veiligheidsregio']}")
+                kind = p.metric if self.lang == "nl" else KIND_EN[p.metric]
+                lines.append(self.t("membership", gemeente=g["naam"], kind=kind, value=value)
+                             + self.cite(self.tools.table_citation(source, f"gemeenten: {g['code']} {g['naam']}", quote)))
+            if not lines:
+                return self.abstain(self.t("no_place"))
+            return self.finish(lines, True, "table", candidates=self.candidates())
+        for place in p.places:
+            for period in p.periods or [None]:
+                result = self.place_figure(p.metric, place, period)
+                if result is None:
+                    continue
+                fs, comps = result
+                for f in fs:
+                    lines.append(self.figure_line(f, place_label=place.label(self.lang)))
+                    figures.append(f)
+                    chart.append((f"{place.name} {period or ''}".strip(), f.value))
+                computations.extend(comps)
+        if not figures:
+            return self.abstain(self.t("need_place", label=self.label(p.metric)))
+        if any(f.computed for f in figures) and p.metric == "taakstelling_gemeente":
+            lines.append("")
+            lines.append(self.t("computed"))
+            lines.append(f"{self.t('how')}: " + "; ".join(
+                f"{c.inputs[1].scope} {c.period}: {self.formula_text(c)}" for c in computations if c.operation == "art29"))
+        if p.metric == "coa_provinciale_opgave":
+            lines.append(self.t("both_versions"))
+        return self.finish(lines, True, "table", figures=figures, computations=computations,
+                           candidates=self.candidates(), chart=chart if len(chart) > 1 else None)
+
+    def _ranking(self) -> Answer:
+        p = self.plan
+        lines, figures = [], []
+        lowest = "lowest" in self.intent.operations
+        if p.metric in {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}:
+            fs = self.tools.coa_ranking(p.metric, lowest, p.top_n or 1)
+            lines.append(f"**{self.label(p.metric)}**")
+            for f in fs:
+                lines.append(f"- {f.label}: **{render.number(f.value, self.lang)}** {render.unit(f.unit, self.lang)}"
+                             + self.cite(f.citation))
+            lines.append(self.t("both_versions"))
+            return self.finish(lines, True, "table", figures=fs)
+        for period in p.periods or [None]:
+            if p.group:
+                fs = self.tools.group(p.metric, p.group, period, lowest)
+                if p.top_n:
+                    fs = fs[: p.top_n]
+            else:
+                scope = p.places[0] if p.places else Place("land", "Nederland")
+                fs = self.tools.ranking(p.metric, scope.kind, scope.name, period, p.top_n or 1, lowest)
+            header = f"{self.label(p.metric)}" + (f" — {render.period(period, self.lang)}" if period else "")
+            lines.append(f"**{header}**")
+            for i, f in enumerate(fs, start=1):
+                lines.append(f"{i}. {f.label}: **{render.number(f.value, self.lang)}** {render.unit(f.unit, self.lang)}")
+                figures.append(f)
+        if p.metric == "taakstelling_gemeente" and any(f.computed for f in figures):
+            lines.append(self.t("computed"))
+            self.cite(self.tools.law_citation("Artikel 29"))
+            for period in p.periods:
+                self.cite(self.tools.national_taakstelling(period).citation)
+        elif p.metric in {"inwoners", "aantal_gemeenten"}:
+            self.cite(self.population_citation())
+        chart = [(f.label, f.value) for f in figures]
+        return self.finish(lines, True, "table", figures=figures, chart=chart if len(chart) > 1 else None)
+
+    def _text(self) -> Answer:
+        hits = self.tools.retrieve(self.intent.question, k=3)
+        if not hits or not confident(self.intent, hits[0]):
+            return self.abstain(self.t("no_passage"))
+        best = hits[0]
+        lines = [self.t("text_intro", title=best.title, section=best.section), f"> {best.quote}" + self.cite(best)]
+        for extra in hits[1:2]:
+            if extra.doc_id == best.doc_id and extra.section == best.section:
+                continue
+        notes = [render.note(best.note, self.lang)] if best.note else []
+        if notes:
+            lines.append(f"({notes[0]})")
+        return self.finish(lines, True, "text", notes=notes)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def select_figures(self, metric: str, quiet: bool = False) -> list[Figure] | Answer:
+        figures = self.tools.kerncijfers(metric)
+        pin = self.intent.pin
+        if pin:
+            pinned = [f for f in figures if f.citation.doc_type == pin.doc_type
+                      and (pin.year is None or f.citation.date.startswith(str(pin.year)))
+                      and (pin.month is None or f.citation.date[5:7] == f"{pin.month:02d}")]
+            if pinned:
+                figures = pinned
+        asked = [pr for pr in self.plan.periods_asked if pr.kind != "year" or not any(f.value_date for f in figures)]
+        if asked and not all(f.value_date for f in figures):
+            kept = [f for f in figures if any(pr.matches(f.period) for pr in asked)] or \
+                [f for f in figures if any(pr.fits(f.period, f.quote) for pr in asked)]
+            if not kept:
+                if quiet:
+                    return []
+                have = [f"{render.figure_value(f, self.lang).replace('**', '')} ({render.when(f, self.lang)})" for f in figures]
+                asked_text = ", ".join(render.period(pr.value, self.lang) for pr in asked)
+                return self.abstain(self.t("no_period", asked=asked_text, label=self.label(metric)), have)
+            figures = kept
+        return figures
+
+    def dedupe_newest(self, figures: list[Figure]) -> list[Figure]:
+        """Per period (or per date fact) keep the statement of the newest document."""
+        if any(f.value_date for f in figures):
+            newest = max(figures, key=lambda f: f.citation.date)
+            return [newest]
+        shown: dict[str, Figure] = {}
+        for f in sorted(figures, key=lambda f: f.citation.date, reverse=True):
+            shown.setdefault(f.period, f)
+        return sorted(shown.values(), key=lambda f: f.period)
+
+    def derived(self, operation: str, a: Figure, b: Figure) -> Answer:
+        c = compute(operation, a, b, self.lang)
+        lines = []
+        for f in c.inputs:
+            lines.append(self.figure_line(f))
+        verb = {"difference": ("Verschil", "Difference"), "sum": ("Samen", "Together"),
+                "share": ("Aandeel", "Share"), "growth": ("Verandering", "Change")}[operation]
+        result = render.number(c.result, self.lang) + (" %" if operation == "share" else f" {render.unit(c.unit, self.lang)}")
+        lines.append(f"**{verb[0] if self.lang == 'nl' else verb[1]}: {result}** ({self.t('how').lower()}: {c.formula}; "
+                     f"{'berekend' if self.lang == 'nl' else 'computed'})")
+        figure = Figure(label=f"{operation}", value=c.result, unit=c.unit, period=c.period, computed=True,
+                        formula=c.formula, source="compute")
+        return self.finish(lines, True, "derived", figures=[*c.inputs, figure], computations=[c])
+
+    def place_figure(self, metric: str, place: Place, period) -> tuple[list[Figure], list[Computation]] | None:
+        t = self.tools
+        if metric == "taakstelling_gemeente":
+            if place.kind == "gemeente":
+                f, c = t.taakstelling(place.name, period)
+                self.cite(f.citation)
+                self.cite(c.inputs[0].citation)
+                return [f], [c]
+            scope = place.name
+            f = t.aggregate(metric, place.kind, scope, period)
+            self.cite(t.law_citation("Artikel 29"))
+            self.cite(t.national_taakstelling(period).citation)
+            return [f], []
+        if metric == "inwoners":
+            if place.kind == "gemeente":
+                f = t.population_figure(t.gemeente(place.name))
+                self.cite(f.citation)
+                return [f], []
+            if place.kind == "land":
+                f = t.national_population()
+            else:
+                f = t.aggregate(metric, place.kind, place.name, None)
+            self.cite(self.population_citation())
+            return [f], []
+        if metric == "aantal_gemeenten":
+            if place.kind == "gemeente":
+                return None
+            f = t.aggregate(metric, place.kind, place.name, None)
+            self.cite(self.population_citation())
+            return [f], []
+        if metric == "spreidingswet_opgave_gerapporteerd":
+            fs = t.reported(place.name)
+            for f in fs:
+                self.cite(f.citation)
+            return fs, []
+        if metric in {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}:
+            name = "Totaal" if place.kind == "land" else place.name
+            if place.kind not in {"provincie", "land"}:
+                return None
+            fs = [f for f in t.coa(name) if f.metric == metric]
+            for f in fs:
+                self.cite(f.citation)
+            return fs, []
+        return None
+
+    def population_citation(self) -> Citation:
+        return self.tools.table_citation(
+            "minvws_dashboard_gemeenten_veiligheidsregio_bevolking", "gemeenten (342 rijen)",
+            "population_count: CBS-bevolking per 1 januari 2022, indeling 2023; som 17590672",
+        )
+
+    def figure_line(self, f: Figure, place_label: str | None = None) -> str:
+        label = place_label or self.label(f.metric) if f.metric else f.label
+        if place_label and f.metric:
+            label = f"{place_label} — {self.label(f.metric)}"
+        if f.metric in {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}:
+            label += f" ({f.label.rsplit('(', 1)[-1]}"
+        value = render.figure_value(f, self.lang)
+        extra = []
+        q = f.qualifier
+        if q and q not in {"ca.", "circa", "ruim", "maximaal", "gemiddeld"}:
+            extra.append(render.qualifier(q, self.lang))
+        if f.computed:
+            extra.append(render.WORDS[self.lang]["computed"])
+        if f.official:
+            extra.append(self.t("official"))
+        tail = f" ({', '.join(extra)})" if extra else ""
+        return f"- {label}: {value} {render.when(f, self.lang)}{tail}{self.cite(f.citation)}"
+
+    def formula_text(self, c: Computation) -> str:
+        vg, ig, i_n = (x.value for x in c.inputs)
+        n = lambda v: render.number(v, self.lang)  # noqa: E731
+        return f"ceil({n(vg)} × {n(ig)} / {n(i_n)}) = {n(c.result)}"
+
+    def label(self, metric: str | None) -> str:
+        if metric is None:
+            return ""
+        m = self.plan.catalogue.get(metric)
+        return m.label(self.lang) if m else metric
+
+    def doc_title(self, f: Figure) -> str:
+        doc_type = f.citation.doc_type
+        if self.lang == "nl":
+            return {"brief": "de brief", "nieuws": "het nieuwsbericht", "wet": "de wet"}.get(doc_type, f.citation.title)
+        return {"brief": "the letter", "nieuws": "the news item", "wet": "the law"}.get(doc_type, f.citation.title)
+
+    def candidates(self) -> list[str]:
+        return [pl.label(self.lang) for group in self.plan.ambiguous for pl in group]

@@ -1,0 +1,130 @@
+"""Find the places a question names: gemeente, provincie, veiligheidsregio or Nederland.
+
+Names resolve through the alias table of the figures database (people's names, names without
+accents, Frisian and Dutch spellings), then through fuzzy matching for typos. A name that fits
+several places (Bergen, Utrecht, Groningen) keeps all its candidates: the engine says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from .database import normalize_name
+
+KINDS = ("gemeente", "provincie", "veiligheidsregio", "land")
+# Place names that are also ordinary words: matched only when capitalised or named as a place.
+COMMON_WORDS = frozenset(
+    {"best", "buren", "houten", "duiven", "putten", "goes", "sluis", "beek", "stein", "laren", "epe",
+     "oss", "ede", "echt", "land", "regio", "delft", "heerde", "ommen", "urk", "weert", "hulst", "veere",
+     "landelijk", "waterland", "zeist", "soest", "elburg", "bergen"}
+)
+KIND_CUES = {
+    "gemeente": ("gemeente", "gemeenten", "municipality", "stad", "city", "town"),
+    "provincie": ("provincie", "provincies", "province", "provinciale"),
+    "veiligheidsregio": ("veiligheidsregio", "veiligheidsregios", "safety region", "vr"),
+}
+
+
+@dataclass(frozen=True)
+class Place:
+    kind: str  # gemeente, provincie, veiligheidsregio, land
+    name: str  # official name as in the figures database
+
+    def label(self, language: str = "nl") -> str:
+        if self.kind == "land":
+            return "Nederland" if language == "nl" else "the Netherlands"
+        kind = {"nl": self.kind, "en": {"gemeente": "municipality", "provincie": "province",
+                                         "veiligheidsregio": "safety region"}[self.kind]}[language]
+        return f"{self.name} ({kind})"
+
+
+@dataclass
+class PlaceMention:
+    text: str  # as written in the question
+    start: int
+    candidates: list[Place]
+    fuzzy: bool = False
+    score: float = 100.0
+
+
+@dataclass
+class PlaceResolver:
+    aliases: dict[str, list[Place]]
+    vocabulary: frozenset[str] = field(default_factory=frozenset)
+    max_words: int = 5
+
+    @classmethod
+    def from_sql(cls, sql, vocabulary: set[str] = frozenset()) -> "PlaceResolver":
+        aliases: dict[str, list[Place]] = {}
+        for alias, kind, target in sql.query("SELECT alias, kind, target FROM aliases").rows:
+            places = aliases.setdefault(alias, [])
+            place = Place(kind, target)
+            if place not in places:
+                places.append(place)
+        return cls(aliases, frozenset(vocabulary))
+
+    def find(self, question: str) -> list[PlaceMention]:
+        """Longest exact alias match first, then fuzzy matches of leftover capitalised/long words."""
+        tokens = [(m.group(), m.start()) for m in re.finditer(r"[\w'’-]+(?:\s*\([^)]*\))?", question)]
+        lowered = question == question.lower()
+        mentions: list[PlaceMention] = []
+        used = [False] * len(tokens)
+        i = 0
+        while i < len(tokens):
+            found = None
+            for n in range(min(self.max_words, len(tokens) - i), 0, -1):
+                words = [t for t, _ in tokens[i : i + n]]
+                key = normalize_name(" ".join(words))
+                if key in self.aliases:
+                    if n == 1 and key in COMMON_WORDS and not (words[0][:1].isupper() or self._cued(tokens, i)):
+                        continue
+                    found = (n, key)
+                    break
+            if found:
+                n, key = found
+                mentions.append(PlaceMention(" ".join(t for t, _ in tokens[i : i + n]), tokens[i][1],
+                                             list(self.aliases[key])))
+                for j in range(i, i + n):
+                    used[j] = True
+                i += n
+            else:
+                i += 1
+        for i, (word, start) in enumerate(tokens):
+            key = normalize_name(word)
+            if used[i] or len(key) < 5 or key in self.vocabulary or key in COMMON_WORDS:
+                continue
+            if not (word[:1].isupper() or lowered or len(key) >= 7):
+                continue
+            match = process.extractOne(key, list(self.aliases), scorer=fuzz.ratio, score_cutoff=84)
+            if match:
+                mentions.append(PlaceMention(word, start, list(self.aliases[match[0]]), fuzzy=True,
+                                             score=match[1]))
+        mentions.sort(key=lambda m: m.start)
+        return [self._apply_cues(question, m) for m in mentions]
+
+    def _cued(self, tokens, i) -> bool:
+        before = normalize_name(tokens[i - 1][0]) if i > 0 else ""
+        return before in {"gemeente", "in", "van", "voor", "municipality"}
+
+    def _apply_cues(self, question: str, mention: PlaceMention) -> PlaceMention:
+        """'gemeente Utrecht' or 'provincie Groningen' settles an ambiguous name."""
+        if len(mention.candidates) < 2:
+            return mention
+        before = normalize_name(question[: mention.start]).split()[-2:]
+        after = normalize_name(question[mention.start + len(mention.text) :]).split()[:1]
+        near = set(before + after)
+        for kind, cues in KIND_CUES.items():
+            if near & set(cues):
+                narrowed = [p for p in mention.candidates if p.kind == kind]
+                if narrowed:
+                    return PlaceMention(mention.text, mention.start, narrowed, mention.fuzzy, mention.score)
+        # A veiligheidsregio only when the question speaks of one; it shares names with provinces.
+        text = normalize_name(question)
+        if not any(c in text.split() for c in KIND_CUES["veiligheidsregio"]) and "veiligheidsregio" not in text:
+            narrowed = [p for p in mention.candidates if p.kind != "veiligheidsregio"]
+            if narrowed:
+                mention = PlaceMention(mention.text, mention.start, narrowed, mention.fuzzy, mention.score)
+        return mention

@@ -1,0 +1,247 @@
+"""Intent + catalogue matches (+ the previous turn) → a Plan: which tool calls answer the question.
+
+The plan is a decision, not an execution: it says which figure, for which places and periods,
+with which operation, or that the question needs a passage, or that the sources cannot answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .catalogue import AMBIGUITY_MARGIN, ANSWER_THRESHOLD, Metric, MetricMatch
+from .places import Place
+from .understand import Intent, Period, has_phrase, lexicon
+
+PLACE_TABLES = {"taakstelling_gemeente", "gemeenten", "coa_provinciale_opgave", "nieuws_cijfers"}
+PLACE_THRESHOLD = 0.3  # with a place named, a weaker match on a place-level figure suffices
+RANKABLE = {"taakstelling_gemeente", "inwoners", "aantal_gemeenten", "coa_provinciale_opgave",
+            "coa_provinciale_opgave_amv"}
+PERIOD_MARGIN = 0.12  # candidates this close to the best may win by having the asked period
+FOLLOWUP_OVERRIDE = 0.75  # a follow-up keeps the previous figure unless it clearly names another
+BINARY = ("share", "growth", "difference", "sum")
+QUANTITY_WORDS = ["hoeveel", "how many", "how much", "aantal", "percentage", "welk bedrag", "hoe groot",
+                  "hoe hoog", "number of", "hoeveelheid"]
+GROUP_CUES = {
+    "provincie": ["per provincie", "welke provincie", "welke provincies", "provincies", "which province",
+                  "which provinces", "per province", "by province", "provinces"],
+    "veiligheidsregio": ["per veiligheidsregio", "welke veiligheidsregio", "veiligheidsregios",
+                         "veiligheidsregio s", "which safety region", "per safety region", "safety regions"],
+}
+
+
+@dataclass
+class Plan:
+    kind: str  # kerncijfer, places, ranking, text, abstain
+    catalogue: dict[str, Metric] = field(default_factory=dict)
+    metric: str | None = None
+    second_metric: str | None = None
+    alternative: str | None = None
+    operation: str | None = None
+    places: list[Place] = field(default_factory=list)
+    ambiguous: list[list[Place]] = field(default_factory=list)
+    periods: list[str] = field(default_factory=list)  # concrete half years for the tables
+    periods_asked: list[Period] = field(default_factory=list)
+    group: str | None = None
+    top_n: int | None = None
+    reason: str = ""
+    have: list[str] = field(default_factory=list)
+
+
+def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: list[str],
+         periods: dict[str, list[tuple[str, str]]]) -> Plan:
+    catalogue = {m.metric.metric: m.metric for m in matches}
+    p = Plan(kind="abstain", catalogue=catalogue, top_n=intent.top_n)
+    text = intent.text
+
+    # Places: every mention, ambiguous ones kept whole; "Nederland" only as a scope.
+    groups = [m.candidates for m in intent.places]
+    p.ambiguous = [g for g in groups if len(g) > 1]
+    p.places = [pl for g in groups for pl in g]
+    followup = previous is not None and (intent.followup or intent.shift_years != 0)
+
+    # Periods: asked, else inherited by a follow-up (shifted: "een jaar later").
+    p.periods_asked = list(intent.periods)
+    if not p.periods_asked and previous is not None and (followup or not matches_strong(matches)):
+        p.periods_asked = [pr.shifted(intent.shift_years) for pr in previous.periods]
+
+    regional = [pl for pl in p.places if pl.kind != "land"]
+    ranking = bool({"highest", "lowest", "per_group"} & intent.operations) or intent.top_n is not None
+    group = group_cue(text)
+
+    metric = choose_metric(intent, matches, regional, ranking, periods)
+    if (followup and previous.metric and previous.metric in catalogue
+            and (metric is None or score_of(matches, metric) < FOLLOWUP_OVERRIDE)):
+        metric = catalogue[previous.metric]
+    elif metric is None and previous is not None and previous.metric and (regional or p.periods_asked):
+        metric = catalogue.get(previous.metric)
+        followup = True
+    if metric is None:
+        return text_or_abstain(p, intent)
+
+    p.metric = metric.metric
+    if metric.table in PLACE_TABLES:
+        if not regional and previous is not None and previous.places and (followup or refers_back(text)):
+            p.places = list(previous.places)
+            regional = [pl for pl in p.places if pl.kind != "land"]
+        if p.metric in {"taakstelling_gemeente"}:
+            p.periods = resolve_halves(p.periods_asked, known_halves)
+            if p.periods_asked and not p.periods:
+                p.reason = f"{metric.label(intent.language)}: " + ", ".join(pr.value for pr in p.periods_asked)
+                p.have = known_halves
+                return p
+        if ranking and p.metric in RANKABLE and (group or not regional or all(pl.kind != "gemeente" for pl in regional)):
+            p.kind = "ranking"
+            p.group = group if not any(pl.kind == group for pl in regional) else None
+            if p.group is None and regional:
+                p.places = regional[:1]
+            if p.top_n is None and ("highest" in intent.operations or "lowest" in intent.operations) and not p.group:
+                p.top_n = 10 if has_phrase(text, ["top"]) else 1
+            return p
+        if p.metric in {"inwoners", "aantal_gemeenten"} and not regional:
+            p.places = [Place("land", "Nederland")]
+            p.kind = "places"
+            return p
+        if p.metric in {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"} and not regional:
+            p.places = [Place("land", "Nederland")]
+            p.kind = "places"
+            return p
+        if not regional:
+            p.reason = "need_place"
+            p.kind = "abstain"
+            return p
+        p.places = regional
+        p.kind = "places"
+        return p
+
+    # A national figure from the letter or a news item.
+    if regional and not followup:
+        p.reason = "national_only"
+        p.have = [metric.label(intent.language)]
+        return p
+    p.kind = "kerncijfer"
+    p.operation = next((op for op in BINARY if op in intent.operations), None)
+    if p.operation:
+        second = second_operand(matches, metric, intent)
+        if second is not None:
+            p.second_metric = second.metric
+    else:
+        alt = close_alternative(matches, metric)
+        if alt is not None:
+            p.alternative = alt.metric
+    return p
+
+
+def group_cue(text: str) -> str | None:
+    return next((kind for kind, cues in GROUP_CUES.items() if has_phrase(text, cues)), None)
+
+
+def score_of(matches: list[MetricMatch], metric: Metric) -> float:
+    return next((m.score for m in matches if m.metric is metric), 0.0)
+
+
+def matches_strong(matches: list[MetricMatch]) -> bool:
+    return bool(matches) and matches[0].score >= ANSWER_THRESHOLD
+
+
+def refers_back(text: str) -> bool:
+    return has_phrase(text, ["die gemeente", "deze gemeente", "die provincie", "daar", "that municipality",
+                             "this municipality", "that province", "there", "dezelfde gemeente"])
+
+
+def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Place], ranking: bool,
+                  periods: dict[str, list[tuple[str, str]]]) -> Metric | None:
+    """The catalogue row the question is about, or None when no row scores high enough."""
+    if not matches:
+        return None
+    pool = matches
+    wanted = {unit for unit, cues in lexicon()["units"].items() if has_phrase(intent.text, cues)}
+    if wanted:
+        # "Hoeveel kost …" can only be answered by an amount of money, whatever else matches.
+        pool = [m for m in pool if m.metric.unit in wanted]
+        if not pool:
+            return None
+    if not regional and not ranking:
+        # A place-level figure asked without a place ("hoeveel statushouders moeten gemeenten samen
+        # huisvesten"): the national figure answers it, if the catalogue has one close enough.
+        top = matches[0].metric.metric
+        counterpart = top.removesuffix("_gemeente") + "_landelijk"
+        national = [m for m in matches if m.metric.metric == counterpart]
+        if top.endswith("_gemeente") and national:
+            pool = national + [m for m in matches if m.metric.table == "kerncijfers" and m not in national]
+    if intent.periods and pool[0].metric.table == "kerncijfers":
+        # Among near-equal candidates, the one that has a figure for the asked period wins.
+        near = [m for m in pool[:6] if m.score >= pool[0].score - PERIOD_MARGIN and m.metric.table == "kerncijfers"]
+        dated = [m for m in near if any(pr.fits(per, quote) for pr in intent.periods
+                                         for per, quote in periods.get(m.metric.metric, []))]
+        if dated and dated[0] is not pool[0]:
+            pool = [dated[0], *[m for m in pool if m is not dated[0]]]
+    threshold = ANSWER_THRESHOLD
+    if regional:
+        pool = [m for m in matches if m.metric.table in PLACE_TABLES] or matches
+        threshold = PLACE_THRESHOLD
+        if pool[0].metric.metric in {"provincie", "veiligheidsregio"} and not any(pl.kind == "gemeente" for pl in regional):
+            pool = [m for m in pool if m.metric.metric not in {"provincie", "veiligheidsregio"}]
+    elif ranking:
+        # ranking gemeenten by a count of gemeenten means nothing: that one only ranks groups
+        rankable = RANKABLE - ({"aantal_gemeenten"} if not group_cue(intent.text) else set())
+        ranked = [m for m in matches if m.metric.metric in rankable]
+        if ranked and ranked[0].score >= PLACE_THRESHOLD:
+            return ranked[0].metric
+    if not pool:
+        return None
+    if intent.asks_when:
+        dated = [m for m in pool[:5] if m.metric.unit == "datum" and m.score >= threshold * 0.8]
+        if dated:
+            return dated[0].metric
+    best = pool[0]
+    if best.score < threshold:
+        return None
+    if not regional and best.metric.metric in {"provincie", "veiligheidsregio"}:
+        rest = [m for m in pool if m.metric.metric not in {"provincie", "veiligheidsregio"}]
+        return rest[0].metric if rest and rest[0].score >= PLACE_THRESHOLD else None
+    return best.metric
+
+
+def second_operand(matches: list[MetricMatch], first: Metric, intent: Intent) -> Metric | None:
+    for m in matches[:4]:
+        if m.metric is first or m.metric.table != "kerncijfers" or m.metric.unit != first.unit:
+            continue
+        if m.score >= ANSWER_THRESHOLD and m.lexical >= 0.5:  # the question names it, too
+            return m.metric
+    return None
+
+
+def close_alternative(matches: list[MetricMatch], first: Metric) -> Metric | None:
+    top = next((m for m in matches if m.metric is first), None)
+    for m in matches:
+        if m.metric is first or m.metric.table != "kerncijfers":
+            continue
+        if top is not None and top.score - m.score < AMBIGUITY_MARGIN and m.score >= ANSWER_THRESHOLD:
+            return m.metric
+        break
+    return None
+
+
+def resolve_halves(asked: list[Period], known: list[str]) -> list[str]:
+    if not asked:
+        return list(known)
+    halves = []
+    for pr in asked:
+        if pr.kind == "half":
+            wanted = [pr.value]
+        elif pr.kind == "year":
+            wanted = [f"{pr.value}-I", f"{pr.value}-II"]
+        else:
+            wanted = [f"{pr.value[:4]}-{'I' if int(pr.value[5:7]) <= 6 else 'II'}"]
+        halves += [h for h in wanted if h in known and h not in halves]
+    return halves
+
+
+def text_or_abstain(p: Plan, intent: Intent) -> Plan:
+    """No catalogued figure fits: a question asking for a number is declined, others go to passages."""
+    if has_phrase(intent.text, QUANTITY_WORDS):
+        p.kind = "abstain"
+        p.reason = "no_figure"
+        return p
+    p.kind = "text"
+    return p

@@ -1,0 +1,96 @@
+"""Text normalisation shared by lexical search over documents and over the metric catalogue."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+
+# Snowball's Dutch stop words plus the question words that carry no topic.
+DUTCH_STOPWORDS = frozenset(
+    """de en van ik te dat die in een hij het niet zijn is was op aan met als voor had er maar om hem
+    dan zou of wat mijn men dit zo door over ze zich bij ook tot je mij uit der daar haar naar heb hoe
+    heeft hebben deze u want nog zal me zij nu ge geen omdat iets worden toch al waren veel meer doen
+    toen moet ben zonder kan hun dus alles onder ja eens hier wie werd altijd doch wordt wezen kunnen
+    ons zelf tegen na reeds wil kon niets uw iemand geweest andere hoeveel welke welk wanneer waar
+    the of and a an to in is are was were what how many much which when who does do for on at by be
+    with from that this as it there their""".split()
+)
+_stemmer = Stemmer.Stemmer("dutch")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: 'Oekraïners' and 'oekrainers' are the same word to a searcher."""
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c)).lower()
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", fold(text).replace(".", ""))
+
+
+def tokens(text: str, compounds: "Decompounder | None" = None) -> list[str]:
+    """Folded, stemmed content words (numbers kept: '2024-II' and '96.000' are searchable).
+
+    With a decompounder, a Dutch compound also yields its parts: 'opvangplekken' → opvang, plekken.
+    """
+    out = []
+    for w in words(text):
+        if w in DUTCH_STOPWORDS or (len(w) < 2 and not w.isdigit()):
+            continue
+        out.append(_stem(w))
+        if compounds is not None:
+            out.extend(_stem(part) for part in compounds(w))
+    return out
+
+
+def units(text: str, compounds: "Decompounder", skip=frozenset(), same: dict[str, str] | None = None
+          ) -> list[tuple[str, tuple[str, ...]]]:
+    """Content words as (stem, stems of its compound parts): a compound is present in a text that
+    has the compound itself or all its parts ('opvangplekken' ~ 'plekken voor opvang'). `same`
+    maps words that mean the same ('plaatsen' → 'plekken') to one word first."""
+    same = same or {}
+    out = []
+    for w in words(text):
+        if w in DUTCH_STOPWORDS or w in skip or w.isdigit() or len(w) < 2:
+            continue
+        w = same.get(w, w)
+        out.append((_stem(w), tuple(_stem(same.get(p, p)) for p in compounds(w))))
+    return out
+
+
+class Decompounder:
+    """Splits a word into two known words ('capaciteitsbehoefte' → capaciteit, behoefte).
+
+    Dutch glues nouns together; people write 'plekken' where a document says 'opvangplekken'.
+    The known words come from the text it serves (the catalogue's phrases), so no dictionary is
+    needed; linking letters (s, e, en) between the parts are allowed.
+    """
+
+    MIN_PART = 3
+
+    def __init__(self, vocabulary: set[str]):
+        self.vocabulary = {w for w in vocabulary if len(w) >= self.MIN_PART and not w.isdigit()}
+
+    @lru_cache(maxsize=65536)
+    def __call__(self, word: str) -> tuple[str, ...]:
+        if len(word) < 2 * self.MIN_PART + 1:
+            return ()
+        for i in range(len(word) - self.MIN_PART, self.MIN_PART - 1, -1):
+            head, tail = word[:i], word[i:]
+            if tail not in self.vocabulary:
+                continue
+            for link in ("", "s", "e", "en"):
+                if link and not head.endswith(link):
+                    continue
+                left = head[: len(head) - len(link)] if link else head
+                if left in self.vocabulary:
+                    return (left, tail)
+        return ()

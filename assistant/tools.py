@@ -1,0 +1,339 @@
+"""The three tools every answer is built from: `sql` (figures), `retrieve` (passages), `compute`.
+
+Each returns typed values that keep their provenance: a Figure knows its SQL and row, a
+Computation its formula and inputs, a Citation its document, section and quote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from .config import Settings
+from .models import Citation, Computation, Figure
+from .sqltool import SQLTool
+
+KERNCIJFERS_SQL = """
+SELECT k.*, d.title, d.date AS doc_date, d.type AS doc_type, d.completeness, d.version_date
+FROM kerncijfers k JOIN documents d ON d.id = k.doc_id
+WHERE k.metric = :metric
+ORDER BY d.date DESC, k.period
+"""
+GEMEENTE_SQL = "SELECT * FROM gemeenten WHERE naam = :naam"
+TAAKSTELLING_SQL = """
+SELECT * FROM taakstelling_gemeente WHERE gemeente = :naam AND period = :period
+"""
+TAAKSTELLING_PERIODS_SQL = "SELECT period FROM taakstelling_landelijk ORDER BY period"
+AGGREGATE_SQL = {
+    "taakstelling_gemeente": """
+        SELECT SUM(value) AS value, COUNT(*) AS n, SUM(official) AS n_official FROM taakstelling_gemeente
+        WHERE period = :period AND ({where})""",
+    "inwoners": "SELECT SUM(inwoners) AS value, COUNT(*) AS n FROM gemeenten WHERE {where}",
+    "aantal_gemeenten": "SELECT COUNT(*) AS value, COUNT(*) AS n FROM gemeenten WHERE {where}",
+}
+SCOPE_WHERE = {
+    "provincie": "provincie = :scope",
+    "veiligheidsregio": "veiligheidsregio = :scope",
+    "land": "1 = 1",
+}
+RANK_SQL = {
+    "taakstelling_gemeente": """
+        SELECT gemeente AS name, value, official FROM taakstelling_gemeente
+        WHERE period = :period AND ({where}) ORDER BY value {direction}, gemeente LIMIT :n""",
+    "inwoners": """
+        SELECT naam AS name, inwoners AS value FROM gemeenten WHERE {where}
+        ORDER BY inwoners {direction}, naam LIMIT :n""",
+}
+GROUP_SQL = {
+    "taakstelling_gemeente": """
+        SELECT {group} AS name, SUM(value) AS value FROM taakstelling_gemeente WHERE period = :period
+        GROUP BY {group} ORDER BY value {direction}, name""",
+    "inwoners": "SELECT {group} AS name, SUM(inwoners) AS value FROM gemeenten GROUP BY {group} ORDER BY value {direction}, name",
+    "aantal_gemeenten": "SELECT {group} AS name, COUNT(*) AS value FROM gemeenten GROUP BY {group} ORDER BY value {direction}, name",
+}
+COA_SQL = """
+SELECT * FROM coa_provinciale_opgave WHERE provincie = :provincie ORDER BY versie
+"""
+
+
+def reported_value(text: str) -> tuple[str | None, float | None]:
+    """'een krappe 15.000' → ('een krappe', 15000); '2717' → (None, 2717); '8,5 procent' → None."""
+    import re
+
+    m = re.fullmatch(r"\s*([^\d]*?)\s*(\d{1,3}(?:\.\d{3})+|\d+)\s*", text or "")
+    if not m:
+        return None, None
+    return (m[1] or None), float(m[2].replace(".", ""))
+
+
+def doc_note(doc_type: str | None, completeness: str | None, version_date: str | None) -> str | None:
+    """What a reader must know about the document a quote comes from (see docs/CONVENTIONS.md)."""
+    if completeness and completeness.lower().startswith("partial"):
+        return "tekst onvolledig"
+    if doc_type == "wet" and version_date:
+        return f"wettekst, versie {version_date}"
+    return None
+
+
+@dataclass
+class Tools:
+    settings: Settings
+    sql: SQLTool
+    calls: list[str] = field(default_factory=list)  # the tool calls made, in order: shown and audited
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> "Tools":
+        settings = settings or Settings.from_env()
+        return cls(settings, SQLTool.open(settings))
+
+    # --- sql ---------------------------------------------------------------------------------
+
+    def query(self, sql: str, params: dict | None = None) -> list[dict]:
+        self.calls.append(f"sql: {' '.join(sql.split())} {params or ''}".strip())
+        return self.sql.query(sql, params or {}).dicts()
+
+    @cached_property
+    def documents(self) -> dict[str, dict]:
+        return {d["id"]: d for d in self.sql.query("SELECT * FROM documents").dicts()}
+
+    def table_citation(self, table_id: str, section: str, quote: str) -> Citation:
+        d = self.documents[table_id]
+        return Citation(doc_id=table_id, title=d["title"], date=d["date"], section=section, quote=quote,
+                        doc_type="tabel", note=d.get("caveat"))
+
+    def kerncijfers(self, metric: str) -> list[Figure]:
+        rows = self.query(KERNCIJFERS_SQL, {"metric": metric})
+        figures = []
+        for r in rows:
+            citation = Citation(
+                doc_id=r["doc_id"], title=r["title"], date=r["doc_date"], section=r["section"],
+                quote=r["quote"], doc_type=r["doc_type"],
+                note=doc_note(r["doc_type"], r["completeness"], r["version_date"]),
+            )
+            figures.append(Figure(
+                label=r["label_nl"], value=r["value"], value_date=r["value_date"], unit=r["unit"],
+                period=r["period"], qualifier=r["qualifier"], scope=r["scope"], metric=metric,
+                source=f"kerncijfers[{metric}, {r['period']}, {r['doc_id']}]",
+                sql=" ".join(KERNCIJFERS_SQL.split()), quote=r["quote"], citation=citation,
+                caveat=r.get("note"),
+            ))
+        return figures
+
+    def gemeente(self, naam: str) -> dict | None:
+        rows = self.query(GEMEENTE_SQL, {"naam": naam})
+        return rows[0] if rows else None
+
+    def taakstelling_periods(self) -> list[str]:
+        return [r["period"] for r in self.query(TAAKSTELLING_PERIODS_SQL)]
+
+    def national_taakstelling(self, period: str) -> Figure | None:
+        rows = self.query("SELECT * FROM taakstelling_landelijk WHERE period = :p", {"p": period})
+        if not rows:
+            return None
+        r = rows[0]
+        d = self.documents[r["doc_id"]]
+        return Figure(
+            label="taakstelling huisvesting vergunninghouders (landelijk)", value=r["value"],
+            unit="vergunninghouders", period=period, qualifier=r.get("qualifier") or None,
+            scope="Nederland", metric="taakstelling_landelijk",
+            source=f"taakstelling_landelijk[{period}]", quote=r["quote"],
+            citation=Citation(doc_id=r["doc_id"], title=d["title"], date=d["date"], section=r["section"],
+                              quote=r["quote"], doc_type=d["type"]),
+        )
+
+    def population_figure(self, g: dict) -> Figure:
+        return Figure(
+            label=f"inwoners {g['naam']}", value=g["inwoners"], unit="inwoners",
+            period=g["inwoners_peildatum"], scope=g["naam"], metric="inwoners",
+            source=f"gemeenten[{g['code']}]", sql=f"{GEMEENTE_SQL} -- naam = {g['naam']}",
+            citation=self.table_citation(g["bron_inwoners"], f"gemeenten: {g['code']} {g['naam']}",
+                                         f"{g['code']},{g['naam']},{g['veiligheidsregio_code']},{g['veiligheidsregio']},{g['inwoners']}"),
+        )
+
+    def national_population(self) -> Figure:
+        total = self.query("SELECT SUM(inwoners) AS n, MIN(inwoners_peildatum) AS p FROM gemeenten")[0]
+        return Figure(
+            label="inwoners Nederland (som van 342 gemeenten)", value=total["n"], unit="inwoners",
+            period=total["p"], scope="Nederland", metric="inwoners",
+            source="gemeenten: SUM(inwoners)", sql="SELECT SUM(inwoners) FROM gemeenten",
+        )
+
+    def taakstelling(self, naam: str, period: str) -> tuple[Figure, Computation | None]:
+        """Official where imported; else computed by art. 29, with the computation shown."""
+        r = self.query(TAAKSTELLING_SQL, {"naam": naam, "period": period})[0]
+        vg = self.national_taakstelling(period)
+        g = self.gemeente(naam)
+        ig = self.population_figure(g)
+        i_n = self.national_population()
+        computation = Computation(
+            operation="art29", formula=f"ceil(vg × iG / iN) = ceil({r['vg']} × {r['ig']} / {r['in']})",
+            inputs=[vg, ig, i_n], result=r["computed_value"], unit="vergunninghouders", period=period,
+        )
+        law = self.law_citation("Artikel 29")
+        figure = Figure(
+            label=f"taakstelling {naam}", value=r["value"], unit="vergunninghouders", period=period,
+            scope=naam, metric="taakstelling_gemeente", source=f"taakstelling_gemeente[{r['gemeentecode']}, {period}]",
+            sql=" ".join(TAAKSTELLING_SQL.split()) + f" -- naam = {naam}, period = {period}",
+            computed=not r["official"], official=bool(r["official"]),
+            formula=None if r["official"] else computation.formula,
+            caveat=None if r["official"] else r["caveat"], citation=law,
+        )
+        return figure, computation
+
+    def law_citation(self, article: str) -> Citation:
+        rows = self.query(
+            "SELECT d.* FROM documents d WHERE d.type = 'wet' ORDER BY d.date DESC LIMIT 1"
+        )
+        d = rows[0]
+        section = "Hoofdstuk 5 Bovengemeentelijke voorschriften › § 1 Huisvesting van vergunninghouders › " + article
+        quote = ("De taakstelling, bedoeld in artikel 28, is de uitkomst, naar boven afgerond op een geheel "
+                 "getal, van de formule:")
+        return Citation(doc_id=d["id"], title=d["title"], date=d["date"], section=section, quote=quote,
+                        doc_type="wet", note=doc_note("wet", d["completeness"], d["version_date"]))
+
+    def coa(self, provincie: str) -> list[Figure]:
+        rows = self.query(COA_SQL, {"provincie": provincie})
+        figures = []
+        for r in rows:
+            for metric, column, label in (
+                ("coa_provinciale_opgave", "opgave_totaal_incl_amv", "COA provinciale opgave incl. amv"),
+                ("coa_provinciale_opgave_amv", "opgave_amv", "COA provinciale opgave amv"),
+            ):
+                figures.append(Figure(
+                    label=f"{label} {provincie} (versie {r['versie']})", value=r[column], unit="plaatsen",
+                    period=r["peildatum"], scope=provincie, metric=metric,
+                    source=f"coa_provinciale_opgave[versie {r['versie']}, {provincie}]",
+                    sql=" ".join(COA_SQL.split()) + f" -- provincie = {provincie}",
+                    caveat="twee gepubliceerde versies (A en B); welke nieuwer is, is onbekend",
+                    citation=self.table_citation(r["bron"], f"versie {r['versie']}: {provincie}",
+                                                 f"{r['versie']},{provincie},{r['opgave_totaal_incl_amv']},{r['opgave_amv']},{r['peildatum']}"),
+                ))
+        return figures
+
+    def coa_ranking(self, metric: str, lowest: bool, n: int) -> list[Figure]:
+        """Per published version, the provinces ranked; the page's 'Totaal' row is no province."""
+        column = "opgave_amv" if metric.endswith("_amv") else "opgave_totaal_incl_amv"
+        sql = (f"SELECT * FROM coa_provinciale_opgave WHERE provincie != 'Totaal' AND versie = :v "
+               f"ORDER BY {column} {'ASC' if lowest else 'DESC'} LIMIT :n")
+        figures = []
+        for version in ("A", "B"):
+            for r in self.query(sql, {"v": version, "n": n}):
+                figures.append(Figure(
+                    label=f"{r['provincie']} (versie {version})", value=r[column], unit="plaatsen",
+                    period=r["peildatum"], scope=r["provincie"], metric=metric,
+                    source=f"coa_provinciale_opgave[versie {version}, {r['provincie']}]", sql=sql,
+                    citation=self.table_citation(r["bron"], f"versie {version}: {r['provincie']}",
+                                                 f"{version},{r['provincie']},{r['opgave_totaal_incl_amv']},{r['opgave_amv']},{r['peildatum']}"),
+                ))
+        return figures
+
+    def reported(self, place: str) -> list[Figure]:
+        """Spreidingswet figures as news items reported them: partial, secondary, kept as worded."""
+        sql = "SELECT * FROM nieuws_cijfers WHERE onderwerp = 'spreidingswet' AND (gebied = :p OR gebied LIKE :like)"
+        figures = []
+        for r in self.query(sql, {"p": place, "like": f"{place} (%"}):
+            qualifier, value = reported_value(r["waarde_zoals_gerapporteerd"])
+            if value is None:
+                continue
+            figures.append(Figure(
+                label=f"{r['gebied']}: {r['maatstaf']}", value=value, unit="plaatsen", period=r["periode"],
+                qualifier=qualifier, scope=place, metric="spreidingswet_opgave_gerapporteerd",
+                source=f"nieuws_cijfers[{r['gebied']}, {r['bron_datum']}]", sql=sql, quote=r["citaat"],
+                caveat="gerapporteerd in het nieuws, niet de officiële Staatscourant-tabel; onvolledig",
+                citation=Citation(doc_id=r["bron"], title=f"Nieuwsbericht ({r['bron_url']})", date=r["bron_datum"],
+                                  section=f"{r['niveau']}: {r['gebied']}", quote=r["citaat"], doc_type="tabel",
+                                  note="secundaire bron, onvolledig"),
+            ))
+        return figures
+
+    def aggregate(self, metric: str, kind: str, scope: str, period: str | None) -> Figure:
+        sql = AGGREGATE_SQL[metric].format(where=SCOPE_WHERE[kind])
+        params = {"scope": scope} | ({"period": period} if period else {})
+        r = self.query(sql, params)[0]
+        unit = {"taakstelling_gemeente": "vergunninghouders", "inwoners": "inwoners", "aantal_gemeenten": "gemeenten"}[metric]
+        computed = metric == "taakstelling_gemeente" and (r.get("n_official") or 0) < r["n"]
+        return Figure(
+            label=f"{metric} {scope}", value=r["value"], unit=unit,
+            period=period or ("2022-01-01" if metric == "inwoners" else "indeling 2023"),
+            scope=scope, metric=metric, source=f"SUM over {r['n']} gemeenten ({kind} {scope})",
+            sql=" ".join(sql.split()) + f" -- {params}", computed=computed,
+            formula=f"som over de {r['n']} gemeenten van ceil(vg × iG / iN)" if computed else None,
+            caveat="som van per gemeente berekende taakstellingen (art. 29), niet officieel" if computed else None,
+        )
+
+    def ranking(self, metric: str, kind: str, scope: str, period: str | None, n: int, lowest: bool) -> list[Figure]:
+        sql = RANK_SQL[metric].format(where=SCOPE_WHERE[kind], direction="ASC" if lowest else "DESC")
+        params = {"scope": scope, "n": n} | ({"period": period} if period else {})
+        rows = self.query(sql, params)
+        return [self._ranked(metric, r, period, sql, params) for r in rows]
+
+    def group(self, metric: str, group_kind: str, period: str | None, lowest: bool) -> list[Figure]:
+        sql = GROUP_SQL[metric].format(group=group_kind, direction="ASC" if lowest else "DESC")
+        params = {"period": period} if period else {}
+        rows = self.query(sql, params)
+        return [self._ranked(metric, r, period, sql, params) for r in rows]
+
+    def _ranked(self, metric, r, period, sql, params) -> Figure:
+        unit = {"taakstelling_gemeente": "vergunninghouders", "inwoners": "inwoners", "aantal_gemeenten": "gemeenten"}[metric]
+        computed = metric == "taakstelling_gemeente" and not r.get("official")
+        return Figure(
+            label=r["name"], value=r["value"], unit=unit,
+            period=period or ("2022-01-01" if metric == "inwoners" else "indeling 2023"),
+            scope=r["name"], metric=metric, source=f"{metric}[{r['name']}]",
+            sql=" ".join(sql.split()) + f" -- {params}", computed=computed,
+            formula="ceil(vg × iG / iN) per gemeente (art. 29)" if computed else None,
+        )
+
+    # --- retrieve ----------------------------------------------------------------------------
+
+    @cached_property
+    def index(self):
+        from .index import Index
+
+        return Index.open(self.settings)
+
+    def retrieve(self, query: str, k: int = 5) -> list[Citation]:
+        self.calls.append(f"retrieve: {query[:200]}")
+        return self.index.search(query, k=k)
+
+
+# --- compute --------------------------------------------------------------------------------
+
+
+def compute(operation: str, a: Figure, b: Figure, language: str = "nl") -> Computation:
+    """Arithmetic over two figures, with a formula that shows the inputs' values."""
+    from .render import number
+
+    x, y = a.value, b.value
+    fx, fy = number(x, language), number(y, language)
+    if operation == "difference":
+        big, small = (a, b) if x >= y else (b, a)
+        result = big.value - small.value
+        formula = f"{number(big.value, language)} − {number(small.value, language)} = {number(result, language)}"
+        inputs, unit = [big, small], a.unit
+    elif operation == "sum":
+        result = x + y
+        formula = f"{fx} + {fy} = {number(result, language)}"
+        inputs, unit = [a, b], a.unit
+    elif operation == "share":
+        part, whole = (a, b) if x <= y else (b, a)
+        result = round(100 * part.value / whole.value, 1)
+        formula = f"{number(part.value, language)} / {number(whole.value, language)} × 100 = {number(result, language)} %"
+        inputs, unit = [part, whole], "procent"
+    elif operation == "growth":
+        first, last = a, b
+        result = last.value - first.value
+        pct = round(100 * result / first.value, 1) if first.value else 0.0
+        sign = "+" if result >= 0 else "−"
+        formula = (f"{number(last.value, language)} − {number(first.value, language)} = {sign}{number(abs(result), language)}"
+                   f" ({sign}{number(abs(pct), language)} %)")
+        inputs, unit = [first, last], a.unit
+    else:
+        raise ValueError(f"unknown operation {operation!r}")
+    period = " → ".join(dict.fromkeys(f.period for f in inputs))
+    return Computation(operation=operation, formula=formula, inputs=inputs, result=result, unit=unit, period=period)
+
+
+def growth_percentage(c: Computation) -> float:
+    first = c.inputs[0].value
+    return round(100 * c.result / first, 1) if first else 0.0

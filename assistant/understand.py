@@ -1,0 +1,197 @@
+"""Question → Intent: language, places, periods, operation, pinned source, and follow-up cues.
+
+The metric itself is matched against the catalogue (catalogue.py); this module reads everything
+else. Word lists live in lexicon.yaml.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .places import PlaceMention
+from .text import fold
+
+MAX_QUESTION_CHARS = 2000
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> dict:
+    return yaml.safe_load((Path(__file__).parent / "lexicon.yaml").read_text(encoding="utf-8"))
+
+
+def normal(text: str) -> str:
+    """Folded text with punctuation as single spaces, padded so phrases match as whole words."""
+    return " " + re.sub(r"[^a-z0-9]+", " ", fold(text)).strip() + " "
+
+
+def has_phrase(text: str, phrases) -> bool:
+    return any(f" {fold(p)} " in text for p in phrases)
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: str  # date, half, year
+    value: str  # 2025-01-01, 2024-II, 2025
+
+    def matches(self, period: str) -> bool:
+        """Does a stored period (ISO date, half year, year, span) fall within this asked-for period?"""
+        if self.kind == "year":
+            return period.startswith(self.value) or self.value in span_years(period)
+        if self.kind == "half":
+            return period == self.value
+        return period == self.value or (len(period) == 9 and self.value[:4] in span_years(period))
+
+    def fits(self, period: str, quote: str) -> bool:
+        """Softer: the period matches, or the figure's own sentence names the asked year."""
+        return self.matches(period) or (self.kind != "half" and str(self.year) in (quote or ""))
+
+    @property
+    def year(self) -> int:
+        return int(self.value[:4])
+
+    def shifted(self, years: int) -> "Period":
+        return Period(self.kind, f"{self.year + years}{self.value[4:]}")
+
+
+def span_years(period: str) -> list[str]:
+    """'2024-2025' → ['2024', '2025']; anything else → []."""
+    m = re.fullmatch(r"(\d{4})-(\d{4})", period)
+    return [str(y) for y in range(int(m[1]), int(m[2]) + 1)] if m else []
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A question that names its source: 'volgens de brief van april 2024'."""
+
+    doc_type: str  # brief, nieuws, wet
+    year: int | None = None
+    month: int | None = None
+
+
+@dataclass
+class Intent:
+    question: str
+    language: str
+    text: str  # normalised question
+    places: list[PlaceMention] = field(default_factory=list)
+    periods: list[Period] = field(default_factory=list)
+    operations: set[str] = field(default_factory=set)
+    top_n: int | None = None
+    followup: bool = False
+    now: bool = False
+    pin: Pin | None = None
+    shift_years: int = 0
+    asks_when: bool = False
+    topic: str = ""  # the question without its periods, places and pinned source: what is asked about
+
+
+def detect_language(text: str) -> str:
+    words = normal(text).split()
+    lex = lexicon()["language"]
+    en = sum(w in lex["en"] for w in words)
+    nl = sum(w in lex["nl"] for w in words)
+    return "en" if en > nl else "nl"
+
+
+MONTH_WORDS = "|".join(lexicon()["months"])
+DATE_WORDS = re.compile(rf"\b(\d{{1,2}})(?:e|st|nd|rd|th)?\s+({MONTH_WORDS})\s+(\d{{4}})\b")
+DATE_WORDS_EN = re.compile(rf"\b({MONTH_WORDS})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b")
+DATE_NUMERIC = re.compile(r"\b(\d{1,2})[-/](\d{1,2})[-/](\d{4})\b")
+DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+HALF = re.compile(r"\b(\d{4})\s*[-–]?\s*(ii|i|h1|h2)\b")
+HALF_WORDS = re.compile(
+    r"\b(eerste|tweede|1e|2e|first|second)\s+(?:helft|half|halfjaar|half jaar)\s+(?:van\s+|of\s+)?(\d{4})\b"
+)
+YEAR_END = re.compile(r"\b(?:eind|einde|end of|end|ultimo)\s+(\d{4})\b")
+YEAR_START = re.compile(r"\b(?:begin|start of|beginning of|early|per)\s+(\d{4})\b")
+YEAR_MID = re.compile(r"\b(?:medio|midden|half|mid|mid-|halverwege)\s+(\d{4})\b")
+YEAR = re.compile(r"\b(20\d\d|19\d\d)\b")
+TOP_N = re.compile(r"\b(?:top|eerste|first|grootste|hoogste|laagste|kleinste|largest|highest|lowest|smallest)[ -](\d{1,3})\b|\b(\d{1,3})\s+(?:\w+\s+)?(?:grootste|hoogste|laagste|kleinste|meeste|minste|largest|highest|lowest|smallest|biggest|gemeenten|municipalities|provincies|provinces|veiligheidsregio|veiligheidsregios|safety)\b")
+PIN = re.compile(
+    r"\b(?:volgens|in|uit|according to|in|from)\s+(?:de|het|the)\s+(brief|letter|nieuwsbericht|nieuws|news item|news|bericht|wet|law)"
+    rf"(?:\s+(?:van|of|from))?(?:\s+(\d{{1,2}}))?(?:\s+({MONTH_WORDS}))?(?:\s+(\d{{4}}))?"
+)
+PIN_TYPES = {"brief": "brief", "letter": "brief", "nieuwsbericht": "nieuws", "nieuws": "nieuws",
+             "news item": "nieuws", "news": "nieuws", "bericht": "nieuws", "wet": "wet", "law": "wet"}
+SHIFT = re.compile(r"\b(?:een|1|a|one)\s+(?:jaar|year)\s+(later|eerder|daarna|ervoor|earlier|after|before)\b")
+WHEN = re.compile(r"\b(wanneer|tot wanneer|vanaf wanneer|per wanneer|op welke datum|welke datum|datum|when|until when|what date|which date|deadline|uiterlijk|sinds wanneer|since when)\b")
+
+
+def parse_periods(text: str) -> tuple[list[Period], str]:
+    """Periods in the (folded) text, and the text with them removed so years are not read twice."""
+    months = lexicon()["months"]
+    found: list[tuple[int, Period]] = []
+
+    def take(pattern, make):
+        nonlocal text
+        for m in pattern.finditer(text):
+            period = make(m)
+            if period:
+                found.append((m.start(), period))
+        text = pattern.sub(" ", text)
+
+    def iso(y, mth, d):
+        try:
+            y, mth, d = int(y), int(mth), int(d)
+        except ValueError:
+            return None
+        if not (1 <= mth <= 12 and 1 <= d <= 31):
+            return None
+        return Period("date", f"{y:04d}-{mth:02d}-{d:02d}")
+
+    take(DATE_WORDS, lambda m: iso(m[3], months[m[2]], m[1]))
+    take(DATE_WORDS_EN, lambda m: iso(m[3], months[m[1]], m[2]))
+    take(DATE_ISO, lambda m: iso(m[1], m[2], m[3]))
+    take(DATE_NUMERIC, lambda m: iso(m[3], m[2], m[1]))
+    take(HALF_WORDS, lambda m: Period("half", f"{m[2]}-{'I' if m[1] in ('eerste', '1e', 'first') else 'II'}"))
+    take(HALF, lambda m: Period("half", f"{m[1]}-{'I' if m[2] in ('i', 'h1') else 'II'}"))
+    take(YEAR_END, lambda m: Period("date", f"{m[1]}-12-31"))
+    take(YEAR_START, lambda m: Period("date", f"{m[1]}-01-01"))
+    take(YEAR_MID, lambda m: Period("date", f"{m[1]}-07-01"))
+    take(YEAR, lambda m: Period("year", m[1]))
+    found.sort(key=lambda f: f[0])
+    periods: list[Period] = []
+    for _, p in found:
+        if p not in periods:
+            periods.append(p)
+    return periods, text
+
+
+def understand(question: str, places: list[PlaceMention]) -> Intent:
+    lex = lexicon()
+    folded = fold(question)[:MAX_QUESTION_CHARS]
+    intent = Intent(question=question, language=detect_language(question), text=normal(question))
+    pin = PIN.search(folded)
+    if pin:
+        months = lex["months"]
+        intent.pin = Pin(PIN_TYPES[pin[1]], int(pin[4]) if pin[4] else None,
+                         months.get(pin[3]) if pin[3] else None)
+        folded = folded[: pin.start()] + " " + folded[pin.end():]
+    shift = SHIFT.search(folded)
+    if shift:
+        intent.shift_years = 1 if shift[1] in ("later", "daarna", "after") else -1
+    for mention in places:  # "Bergen op Zoom" must not be read as a period or number
+        folded = folded.replace(fold(mention.text), " ")
+    intent.periods, rest = parse_periods(folded)
+    kind_words = set(lex["place_kind_words"])
+    intent.topic = " ".join(w for w in normal(rest).split() if w not in kind_words)
+    for word, n in lex["number_words"].items():
+        rest = re.sub(rf"\b{word}\b", str(n), rest)
+    top = TOP_N.search(rest)
+    if top:
+        intent.top_n = int(top[1] or top[2])
+    text = intent.text
+    intent.operations = {op for op, words in lex["operations"].items() if has_phrase(text, words)}
+    if intent.top_n:
+        intent.operations.add("lowest" if has_phrase(text, lex["operations"]["lowest"]) else "highest")
+    intent.now = has_phrase(text, lex["now"])
+    words = text.split()
+    intent.followup = bool(words) and (words[0] in lex["followup"]["starts"] or has_phrase(text, lex["followup"]["phrases"]))
+    intent.places = places
+    intent.asks_when = bool(WHEN.search(folded))
+    return intent
