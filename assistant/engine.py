@@ -19,10 +19,12 @@ from .config import Settings
 from .models import Answer, Citation, Computation, Figure
 from .places import Place, PlaceResolver
 from .planner import Plan, plan
+from .grounding import numbers_in_text
 from .text import words
 from .tools import Tools, compute
-from .understand import MAX_QUESTION_CHARS, Intent, Period, understand
+from .understand import MAX_QUESTION_CHARS, Intent, Period, parse_periods, understand
 
+SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
 TEXT_MIN_SCORE = 0.0  # retrieval score below which a passage is not offered as an answer
 
 TEXT = {
@@ -33,10 +35,11 @@ TEXT = {
         "we_have": "Wel beschikbaar",
         "no_period": "Voor {asked} heb ik geen cijfer over {label}.",
         "no_place": "Ik herken geen gemeente, provincie of veiligheidsregio in uw vraag.",
+        "unknown_place": "„{name}” is geen Nederlandse gemeente, provincie of veiligheidsregio die ik ken; ik heb alleen cijfers voor Nederland en zijn gemeenten, provincies en veiligheidsregio's.",
         "national_only": "Dit cijfer heb ik alleen landelijk, niet per gemeente, provincie of veiligheidsregio.",
         "no_figure": "Ik heb geen cijfer dat bij deze vraag past.",
         "no_passage": "Ik vind geen passage in de documenten die deze vraag beantwoordt.",
-        "catalogue": "cijfers over de opvangbehoefte, de capaciteitsraming, amv, de taakstelling 2024-I en 2024-II (landelijk en per gemeente berekend), inwoners, provincies en veiligheidsregio's, en Oekraïense ontheemden",
+        "catalogue": "cijfers over de opvangbehoefte, de capaciteitsraming, amv, de taakstelling per half jaar (landelijk en per gemeente berekend), inwoners, provincies en veiligheidsregio's, en Oekraïense ontheemden",
         "need_place": "Voor {label} heb ik een gemeente, provincie of veiligheidsregio nodig.",
         "ambiguous": "„{name}” kan meerdere plaatsen zijn: {options}. Ik geef het antwoord voor elk.",
         "also_meant": "Uw vraag kan ook gaan over: {label}.",
@@ -56,10 +59,11 @@ TEXT = {
         "we_have": "What I do have",
         "no_period": "I have no figure on {label} for {asked}.",
         "no_place": "I do not recognise a municipality, province or safety region in your question.",
+        "unknown_place": "“{name}” is not a Dutch municipality, province or safety region I know; I only have figures for the Netherlands and its municipalities, provinces and safety regions.",
         "national_only": "I have this figure only for the Netherlands as a whole, not per municipality, province or safety region.",
         "no_figure": "I have no figure that fits this question.",
         "no_passage": "I find no passage in the documents that answers this question.",
-        "catalogue": "figures on reception capacity needed, the Spreidingswet capacity estimate, unaccompanied minors, the housing quota 2024-I and 2024-II (national and computed per municipality), inhabitants, provinces and safety regions, and displaced Ukrainians",
+        "catalogue": "figures on reception capacity needed, the Spreidingswet capacity estimate, unaccompanied minors, the housing quota per half year (national and computed per municipality), inhabitants, provinces and safety regions, and displaced Ukrainians",
         "need_place": "For {label} I need a municipality, province or safety region.",
         "ambiguous": "“{name}” can mean several places: {options}. I answer for each.",
         "also_meant": "Your question may also be about: {label}.",
@@ -108,9 +112,10 @@ class Assistant:
 
     @cached_property
     def places(self) -> PlaceResolver:
-        # Words of the sources and the catalogue are never read as misspelt place names.
-        quotes = " ".join(r[0] for r in self.tools.sql.query("SELECT quote FROM kerncijfers").rows)
-        return PlaceResolver.from_sql(self.tools.sql, self.catalogue.vocabulary_words | set(words(quotes)))
+        # Words of the sources and the catalogue are never read as misspelt or unknown place names.
+        texts = [p.read_text(encoding="utf-8", errors="ignore") for p in self.settings.documents_dir.glob("*.md")]
+        texts += [r[0] for r in self.tools.sql.query("SELECT quote FROM kerncijfers").rows]
+        return PlaceResolver.from_sql(self.tools.sql, self.catalogue.vocabulary_words | set(words(" ".join(texts))))
 
     @cached_property
     def known_halves(self) -> list[str]:
@@ -158,10 +163,13 @@ class Conversation:
         a = self.assistant
         mentions = a.places.find(question)
         intent = understand(question, mentions)
+        intent.unknown_places = a.places.unknown(question, mentions)
         topic = intent.topic or question
         query_vector = a.embedder.query(topic) if a.embedder is not None else None
         matches = a.catalogue.match(topic, query_vector)
         the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods)
+        if the_plan.operation and intent.segments:
+            the_plan.sides = [side_of(a.catalogue, segment) for segment in intent.segments]
         answer = Executor(a.tools, intent, the_plan).run()
         if the_plan.metric or the_plan.places:
             periods = the_plan.periods_asked or [
@@ -169,6 +177,30 @@ class Conversation:
             ]
             self.previous = Turn(the_plan.metric, the_plan.places, periods, intent.operations)
         return answer
+
+
+@dataclass
+class Side:
+    """One side of a comparing question: what it names, when, and any number typed in it."""
+
+    matches: list
+    periods: list[Period]
+    typed: list[float]
+
+
+def side_of(catalogue: Catalogue, segment: str) -> Side:
+    periods, rest = parse_periods(segment)
+    typed = [m.value for m in numbers_in_text(segment) if m.kind == "number"]
+    return Side(catalogue.match(rest), periods, typed)
+
+
+def is_date(period: str) -> bool:
+    return len(period) == 10 and period[4] == "-"
+
+
+def is_time_series(figures: list[Figure]) -> bool:
+    """Two values of one figure at two moments: their difference is a change over time."""
+    return len({f.metric for f in figures}) == 1 and len({f.period for f in figures}) == len(figures)
 
 
 def period_of(f: Figure) -> Period | None:
@@ -232,11 +264,16 @@ class Executor:
             notes=list(notes), candidates=list(candidates), chart=chart,
         )
 
-    def abstain(self, reason: str, have: list[str] = ()) -> Answer:
+    def abstain(self, reason: str, have: list[Figure] | str = ()) -> Answer:
+        """Say plainly that the sources do not answer, and show (with their sources) what they do hold."""
         lines = [f"{self.t('no_answer')} {reason}".strip()]
-        if have:
-            lines.append(f"{self.t('we_have')}: " + "; ".join(have) + ".")
-        return self.finish(lines, answered=False, kind="abstain")
+        if isinstance(have, str):
+            lines.append(f"{self.t('we_have')}: {have}.")
+            have = []
+        elif have:
+            lines.append(f"{self.t('we_have')}:")
+            lines += [self.figure_line(f) for f in have]
+        return self.finish(lines, answered=False, kind="abstain", figures=have)
 
     def run(self) -> Answer:
         return getattr(self, f"_{self.plan.kind}")()
@@ -244,31 +281,33 @@ class Executor:
     # --- answer kinds ------------------------------------------------------------------------
 
     def _abstain(self) -> Answer:
-        reason, have = self.plan.reason, list(self.plan.have)
-        if reason == "need_place":
-            reason = self.t("need_place", label=self.label(self.plan.metric))
-        elif reason in {"national_only", "no_figure"}:
-            reason = self.t(reason)
-            have = have or [self.t("catalogue")]
-        elif reason:
-            reason = self.t("no_period", asked=reason.split(": ", 1)[-1], label=reason.split(": ", 1)[0])
-        return self.abstain(reason, have)
+        p = self.plan
+        if p.reason == "unknown_place":
+            return self.abstain(self.t("unknown_place", name=", ".join(self.intent.unknown_places)))
+        if p.reason == "need_place":
+            return self.abstain(self.t("need_place", label=self.label(p.metric)))
+        if p.reason == "national_only":
+            return self.abstain(self.t("national_only"), self.dedupe_newest(self.tools.kerncijfers(p.metric)))
+        if p.reason == "no_period":  # a half year we have no taakstelling for
+            asked = ", ".join(render.period(pr.value, self.lang) for pr in p.periods_asked)
+            national = [f for f in map(self.tools.national_taakstelling, p.have) if f is not None]
+            return self.abstain(self.t("no_period", asked=asked, label=self.label(p.metric)), national)
+        return self.abstain(self.t("no_figure"), self.t("catalogue"))
 
     def _kerncijfer(self) -> Answer:
         p = self.plan
+        if p.operation and len(p.sides) >= 2:  # each side carries its own period: filter per side
+            found = [f for f in map(self.side_figure, p.sides[:2]) if f is not None]
+            if len(found) == 2 and (found[0].metric, found[0].period) != (found[1].metric, found[1].period):
+                return self.derived(p.operation, found)
         figures = self.select_figures(p.metric)
         if isinstance(figures, Answer):
             return figures
         lines, used, computations = [], [], []
-        if p.operation and p.second_metric is not None:
-            other = self.select_figures(p.second_metric)
-            if isinstance(other, Answer):
-                return other
-            return self.derived(p.operation, figures[0], other[0])
-        distinct = list({f.period: f for f in self.dedupe_newest(figures) if f.value is not None}.values())
-        if p.operation in {"growth", "difference", "sum"} and len(distinct) >= 2:
-            first, last = sorted([distinct[0], distinct[-1]], key=lambda f: f.period)
-            return self.derived("sum" if p.operation == "sum" else "growth", first, last)
+        if p.operation:
+            operands = self.operands(figures)
+            if len(operands) >= 2:
+                return self.derived(p.operation, operands)
         shown = self.dedupe_newest(figures)
         for f in shown:
             lines.append(self.figure_line(f))
@@ -310,9 +349,15 @@ class Executor:
             if not lines:
                 return self.abstain(self.t("no_place"))
             return self.finish(lines, True, "table", candidates=self.candidates())
+        metric = p.metric
+        for candidate in [p.metric, *p.fallbacks]:
+            if any(self.place_figure(candidate, place, period, probe=True) for place in p.places
+                   for period in p.periods or [None]):
+                metric = p.metric = candidate
+                break
         for place in p.places:
             for period in p.periods or [None]:
-                result = self.place_figure(p.metric, place, period)
+                result = self.place_figure(metric, place, period)
                 if result is None:
                     continue
                 fs, comps = result
@@ -328,9 +373,17 @@ class Executor:
             lines.append(self.t("computed"))
             lines.append(f"{self.t('how')}: " + "; ".join(
                 f"{c.inputs[1].scope} {c.period}: {self.formula_text(c)}" for c in computations if c.operation == "art29"))
-        if p.metric == "coa_provinciale_opgave":
+        if p.metric in {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}:
             lines.append(self.t("both_versions"))
-        return self.finish(lines, True, "table", figures=figures, computations=computations,
+        derived = self.place_computations(figures)
+        for c in derived:
+            name = render.WORDS[self.lang]["computed"]
+            shown = render.number(c.result, self.lang) + (" %" if c.unit == "procent" else f" {render.unit(c.unit, self.lang)}")
+            lines.append(f"**{shown}** ({name}: {c.formula})")
+            figures.append(Figure(label=c.operation, value=c.result, unit=c.unit, period=c.period, computed=True,
+                                  formula=c.formula, source="compute"))
+        computations.extend(derived)
+        return self.finish(lines, True, "derived" if derived else "table", figures=figures, computations=computations,
                            candidates=self.candidates(), chart=chart if len(chart) > 1 else None)
 
     def _ranking(self) -> Answer:
@@ -400,9 +453,9 @@ class Executor:
             if not kept:
                 if quiet:
                     return []
-                have = [f"{render.figure_value(f, self.lang).replace('**', '')} ({render.when(f, self.lang)})" for f in figures]
                 asked_text = ", ".join(render.period(pr.value, self.lang) for pr in asked)
-                return self.abstain(self.t("no_period", asked=asked_text, label=self.label(metric)), have)
+                return self.abstain(self.t("no_period", asked=asked_text, label=self.label(metric)),
+                                    self.dedupe_newest(figures))
             figures = kept
         return figures
 
@@ -416,21 +469,78 @@ class Executor:
             shown.setdefault(f.period, f)
         return sorted(shown.values(), key=lambda f: f.period)
 
-    def derived(self, operation: str, a: Figure, b: Figure) -> Answer:
-        c = compute(operation, a, b, self.lang)
-        lines = []
-        for f in c.inputs:
-            lines.append(self.figure_line(f))
-        verb = {"difference": ("Verschil", "Difference"), "sum": ("Samen", "Together"),
-                "share": ("Aandeel", "Share"), "growth": ("Verandering", "Change")}[operation]
-        result = render.number(c.result, self.lang) + (" %" if operation == "share" else f" {render.unit(c.unit, self.lang)}")
-        lines.append(f"**{verb[0] if self.lang == 'nl' else verb[1]}: {result}** ({self.t('how').lower()}: {c.formula}; "
-                     f"{'berekend' if self.lang == 'nl' else 'computed'})")
-        figure = Figure(label=f"{operation}", value=c.result, unit=c.unit, period=c.period, computed=True,
-                        formula=c.formula, source="compute")
-        return self.finish(lines, True, "derived", figures=[*c.inputs, figure], computations=[c])
+    def side_figure(self, side) -> Figure | None:
+        """The figure one side of a comparison names: a typed value, else its best-matching metric."""
+        for value in side.typed:
+            for metric in self.tools.metrics_with_value(value):
+                found = [f for f in self.tools.kerncijfers(metric) if f.value == value]
+                if found:
+                    return found[0]
+        for match in side.matches[:3]:
+            if match.score < SIDE_THRESHOLD or match.metric.table != "kerncijfers":
+                continue
+            figures = [f for f in self.dedupe_newest(self.tools.kerncijfers(match.metric.metric)) if f.value is not None]
+            if side.periods:
+                figures = [f for f in figures if any(pr.fits(f.period, f.quote) for pr in side.periods)]
+            if figures:
+                return figures[0]
+        return None
 
-    def place_figure(self, metric: str, place: Place, period) -> tuple[list[Figure], list[Computation]] | None:
+    def operands(self, figures: list[Figure]) -> list[Figure]:
+        """The two figures a derived question combines: one per side of the question ('X … dan Y'),
+        or one figure at two asked periods, or the figure plus a second named or typed one."""
+        p = self.plan
+        if len(p.sides) >= 2:
+            found = [f for f in map(self.side_figure, p.sides[:2]) if f is not None]
+            if len(found) == 2 and (found[0].metric, found[0].period) != (found[1].metric, found[1].period):
+                return found
+        own = [f for f in self.dedupe_newest(figures) if f.value is not None]
+        by_period = list({f.period: f for f in own}.values())
+        if len(by_period) >= 2 and (len(p.periods_asked) >= 2 or p.operation in {"growth", "sum"}):
+            if p.operation != "sum" or all(not is_date(f.period) for f in by_period):
+                return sorted(by_period[:2] if len(p.periods_asked) >= 2 else [by_period[0], by_period[-1]],
+                              key=lambda f: f.period)
+        if not own:
+            return []
+        others: list[Figure] = []
+        typed = [m.value for m in numbers_in_text(self.intent.question) if m.kind == "number"]
+        for value in typed:
+            for metric in self.tools.metrics_with_value(value):
+                others += [f for f in self.tools.kerncijfers(metric) if f.value == value and f not in own]
+        if p.second_metric:
+            second = self.select_figures(p.second_metric, quiet=True)
+            others += [f for f in self.dedupe_newest(second) if f.value is not None]
+        others = [f for f in others if f.metric != own[0].metric or f.period != own[0].period]
+        if not others:
+            return []
+        return [own[0], others[0]]
+
+    def derived(self, operation: str, figures: list[Figure], lead: list[str] = ()) -> Answer:
+        """Show the inputs with their sources, then each computed result with its formula."""
+        computations = compute("growth" if operation == "difference" and is_time_series(figures) else operation,
+                               figures, self.lang)
+        lines = list(lead) + [self.figure_line(f) for f in computations[0].inputs]
+        names = {"difference": ("Verschil", "Difference"), "sum": ("Samen", "Together"),
+                 "share": ("Aandeel", "Share"), "growth": ("Verandering", "Change")}
+        results = []
+        for c in computations:
+            name = names[c.operation][0 if self.lang == "nl" else 1]
+            shown = render.number(c.result, self.lang) + (" %" if c.unit == "procent" else f" {render.unit(c.unit, self.lang)}")
+            lines.append(f"**{name}: {shown}** ({render.WORDS[self.lang]['computed']}: {c.formula})")
+            results.append(Figure(label=name, value=c.result, unit=c.unit, period=c.period, computed=True,
+                                  formula=c.formula, source="compute"))
+        return self.finish(lines, True, "derived", figures=[*computations[0].inputs, *results], computations=computations)
+
+    def place_figure(self, metric: str, place: Place, period, probe: bool = False):
+        """Figures of `metric` for one place and period (None if there are none); `probe` only checks."""
+        if probe:
+            if metric == "spreidingswet_opgave_gerapporteerd":
+                return bool(self.tools.reported(place.name))
+            if metric == "taakstelling_gemeente":
+                return period is not None
+            if metric.startswith("coa_"):
+                return place.kind in {"provincie", "land"}
+            return metric in {"inwoners", "aantal_gemeenten"} and (metric == "inwoners" or place.kind != "gemeente")
         t = self.tools
         if metric == "taakstelling_gemeente":
             if place.kind == "gemeente":
@@ -473,6 +583,32 @@ class Executor:
             for f in fs:
                 self.cite(f.citation)
             return fs, []
+        return None
+
+    def place_computations(self, figures: list[Figure]) -> list[Computation]:
+        """Differences, sums and shares across the places a question names (or versus Nederland)."""
+        op = self.plan.operation
+        values = [f for f in figures if f.value is not None]
+        if not op or not values:
+            return []
+        if op == "share":
+            whole = self.national_of(values[0])
+            if whole is None:
+                return []
+            self.cite(whole.citation) if whole.citation else None
+            return compute("share", [values[0], whole], self.lang)
+        if values[0].metric.startswith("coa_") and op == "difference" and len(values) >= 2:
+            return compute("difference", values[:2], self.lang)
+        same = [f for f in values if f.period == values[0].period and f.metric == values[0].metric]
+        if len(same) >= 2 and op in {"difference", "sum"}:
+            return compute(op if len(same) == 2 or op == "sum" else "sum", same, self.lang)
+        return []
+
+    def national_of(self, f: Figure) -> Figure | None:
+        if f.metric == "inwoners":
+            return self.tools.national_population()
+        if f.metric == "taakstelling_gemeente":
+            return self.tools.national_taakstelling(f.period)
         return None
 
     def population_citation(self) -> Citation:

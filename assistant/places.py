@@ -50,6 +50,10 @@ class PlaceMention:
     score: float = 100.0
 
 
+PLACE_PREPOSITIONS = frozenset({"van", "in", "voor", "uit", "bij", "of", "for", "from", "at", "gemeente",
+                                "provincie", "municipality", "province"})
+
+
 @dataclass
 class PlaceResolver:
     aliases: dict[str, list[Place]]
@@ -104,6 +108,20 @@ class PlaceResolver:
                                              score=match[1]))
         mentions.sort(key=lambda m: m.start)
         return [self._apply_cues(question, m) for m in mentions]
+
+    def unknown(self, question: str, found: list[PlaceMention]) -> list[str]:
+        """Capitalised names after 'van', 'in', 'for' … that are no place we know: 'Antwerpen'."""
+        taken = {m.start for m in found}
+        tokens = [(m.group(), m.start()) for m in re.finditer(r"[\w'’-]+", question)]
+        names = []
+        for i, (word, start) in enumerate(tokens[1:], start=1):
+            before = normalize_name(tokens[i - 1][0])
+            key = normalize_name(word)
+            if (word[:1].isupper() and before in PLACE_PREPOSITIONS and start not in taken
+                    and key not in self.vocabulary and key not in self.aliases and len(key) >= 3
+                    and not any(c.isdigit() for c in word)):
+                names.append(word)
+        return names
 
     def _cued(self, tokens, i) -> bool:
         before = normalize_name(tokens[i - 1][0]) if i > 0 else ""

@@ -17,7 +17,8 @@ PLACE_THRESHOLD = 0.3  # with a place named, a weaker match on a place-level fig
 RANKABLE = {"taakstelling_gemeente", "inwoners", "aantal_gemeenten", "coa_provinciale_opgave",
             "coa_provinciale_opgave_amv"}
 PERIOD_MARGIN = 0.12  # candidates this close to the best may win by having the asked period
-FOLLOWUP_OVERRIDE = 0.75  # a follow-up keeps the previous figure unless it clearly names another
+FOLLOWUP_OVERRIDE = 0.75
+FALLBACK_MARGIN = 0.1  # a follow-up keeps the previous figure unless it clearly names another
 BINARY = ("share", "growth", "difference", "sum")
 QUANTITY_WORDS = ["hoeveel", "how many", "how much", "aantal", "percentage", "welk bedrag", "hoe groot",
                   "hoe hoog", "number of", "hoeveelheid"]
@@ -45,6 +46,8 @@ class Plan:
     top_n: int | None = None
     reason: str = ""
     have: list[str] = field(default_factory=list)
+    sides: list = field(default_factory=list)  # engine.Side per side of a comparing question
+    fallbacks: list[str] = field(default_factory=list)  # near-equal place figures to try if the first has none
 
 
 def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: list[str],
@@ -65,6 +68,9 @@ def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: lis
         p.periods_asked = [pr.shifted(intent.shift_years) for pr in previous.periods]
 
     regional = [pl for pl in p.places if pl.kind != "land"]
+    if intent.unknown_places and not regional:
+        p.reason = "unknown_place"
+        return p
     ranking = bool({"highest", "lowest", "per_group"} & intent.operations) or intent.top_n is not None
     group = group_cue(text)
 
@@ -86,8 +92,7 @@ def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: lis
         if p.metric in {"taakstelling_gemeente"}:
             p.periods = resolve_halves(p.periods_asked, known_halves)
             if p.periods_asked and not p.periods:
-                p.reason = f"{metric.label(intent.language)}: " + ", ".join(pr.value for pr in p.periods_asked)
-                p.have = known_halves
+                p.reason, p.have = "no_period", known_halves
                 return p
         if ranking and p.metric in RANKABLE and (group or not regional or all(pl.kind != "gemeente" for pl in regional)):
             p.kind = "ranking"
@@ -104,6 +109,7 @@ def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: lis
         if p.metric in {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"} and not regional:
             p.places = [Place("land", "Nederland")]
             p.kind = "places"
+            p.operation = operation_of(intent)
             return p
         if not regional:
             p.reason = "need_place"
@@ -111,15 +117,18 @@ def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: lis
             return p
         p.places = regional
         p.kind = "places"
+        p.operation = operation_of(intent)
+        best = score_of(matches, metric)
+        p.fallbacks = [m.metric.metric for m in matches if m.metric is not metric and m.metric.table in PLACE_TABLES
+                       and m.metric.metric not in {"provincie", "veiligheidsregio"} and m.score >= best - FALLBACK_MARGIN][:2]
         return p
 
     # A national figure from the letter or a news item.
     if regional and not followup:
         p.reason = "national_only"
-        p.have = [metric.label(intent.language)]
         return p
     p.kind = "kerncijfer"
-    p.operation = next((op for op in BINARY if op in intent.operations), None)
+    p.operation = operation_of(intent)
     if p.operation:
         second = second_operand(matches, metric, intent)
         if second is not None:
@@ -137,6 +146,20 @@ def group_cue(text: str) -> str | None:
 
 def score_of(matches: list[MetricMatch], metric: Metric) -> float:
     return next((m.score for m in matches if m.metric is metric), 0.0)
+
+
+def operation_of(intent: Intent) -> str | None:
+    """The arithmetic a question asks for; a loose cue ('meer', 'totaal') only counts with two periods
+    or a number typed in the question, since one figure cannot be compared or added."""
+    ops = intent.operations
+    explicit = next((op for op in BINARY if op in ops), None)
+    if explicit:
+        return explicit
+    if "compare" in ops:
+        return "difference"
+    if "total" in ops:
+        return "sum"
+    return None
 
 
 def matches_strong(matches: list[MetricMatch]) -> bool:
@@ -171,10 +194,13 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     if intent.periods and pool[0].metric.table == "kerncijfers":
         # Among near-equal candidates, the one that has a figure for the asked period wins.
         near = [m for m in pool[:6] if m.score >= pool[0].score - PERIOD_MARGIN and m.metric.table == "kerncijfers"]
-        dated = [m for m in near if any(pr.fits(per, quote) for pr in intent.periods
-                                         for per, quote in periods.get(m.metric.metric, []))]
-        if dated and dated[0] is not pool[0]:
-            pool = [dated[0], *[m for m in pool if m is not dated[0]]]
+        def fitted(m: MetricMatch) -> int:
+            return sum(any(pr.fits(per, quote) for per, quote in periods.get(m.metric.metric, []))
+                       for pr in intent.periods)
+
+        best = max(near, key=fitted, default=None)
+        if best is not None and fitted(best) > 0 and best is not pool[0]:
+            pool = [best, *[m for m in pool if m is not best]]
     threshold = ANSWER_THRESHOLD
     if regional:
         pool = [m for m in matches if m.metric.table in PLACE_TABLES] or matches

@@ -119,6 +119,11 @@ class Tools:
             ))
         return figures
 
+    def metrics_with_value(self, value: float) -> list[str]:
+        """Key figures equal to a number the asker typed ('de 96.000 van de capaciteitsraming')."""
+        rows = self.query("SELECT DISTINCT metric FROM kerncijfers WHERE value = :v", {"v": value})
+        return [r["metric"] for r in rows]
+
     def gemeente(self, naam: str) -> dict | None:
         rows = self.query(GEMEENTE_SQL, {"naam": naam})
         return rows[0] if rows else None
@@ -300,40 +305,41 @@ class Tools:
 # --- compute --------------------------------------------------------------------------------
 
 
-def compute(operation: str, a: Figure, b: Figure, language: str = "nl") -> Computation:
-    """Arithmetic over two figures, with a formula that shows the inputs' values."""
+def compute(operation: str, figures: list[Figure], language: str = "nl") -> list[Computation]:
+    """Arithmetic over figures, each result with a formula that shows its inputs' values.
+
+    difference: largest − smallest; sum: all added; share: smallest as % of largest (or of the
+    last figure, the whole, when more are given); growth: last − first in period order, plus the
+    change in %.
+    """
     from .render import number
 
-    x, y = a.value, b.value
-    fx, fy = number(x, language), number(y, language)
+    n = lambda v: number(v, language)  # noqa: E731
+    period = " → ".join(dict.fromkeys(f.period for f in figures))
+    unit = figures[0].unit
     if operation == "difference":
-        big, small = (a, b) if x >= y else (b, a)
+        big, small = sorted(figures[:2], key=lambda f: f.value, reverse=True)
         result = big.value - small.value
-        formula = f"{number(big.value, language)} − {number(small.value, language)} = {number(result, language)}"
-        inputs, unit = [big, small], a.unit
-    elif operation == "sum":
-        result = x + y
-        formula = f"{fx} + {fy} = {number(result, language)}"
-        inputs, unit = [a, b], a.unit
-    elif operation == "share":
-        part, whole = (a, b) if x <= y else (b, a)
+        return [Computation(operation="difference", formula=f"{n(big.value)} − {n(small.value)} = {n(result)}",
+                            inputs=[big, small], result=result, unit=unit, period=period)]
+    if operation == "sum":
+        result = sum(f.value for f in figures)
+        return [Computation(operation="sum", formula=" + ".join(n(f.value) for f in figures) + f" = {n(result)}",
+                            inputs=list(figures), result=result, unit=unit, period=period)]
+    if operation == "share":
+        part, whole = (figures[0], figures[-1]) if len(figures) > 2 else sorted(figures[:2], key=lambda f: f.value)
         result = round(100 * part.value / whole.value, 1)
-        formula = f"{number(part.value, language)} / {number(whole.value, language)} × 100 = {number(result, language)} %"
-        inputs, unit = [part, whole], "procent"
-    elif operation == "growth":
-        first, last = a, b
-        result = last.value - first.value
-        pct = round(100 * result / first.value, 1) if first.value else 0.0
-        sign = "+" if result >= 0 else "−"
-        formula = (f"{number(last.value, language)} − {number(first.value, language)} = {sign}{number(abs(result), language)}"
-                   f" ({sign}{number(abs(pct), language)} %)")
-        inputs, unit = [first, last], a.unit
-    else:
-        raise ValueError(f"unknown operation {operation!r}")
-    period = " → ".join(dict.fromkeys(f.period for f in inputs))
-    return Computation(operation=operation, formula=formula, inputs=inputs, result=result, unit=unit, period=period)
-
-
-def growth_percentage(c: Computation) -> float:
-    first = c.inputs[0].value
-    return round(100 * c.result / first, 1) if first else 0.0
+        return [Computation(operation="share", formula=f"{n(part.value)} / {n(whole.value)} × 100 = {n(result)} %",
+                            inputs=[part, whole], result=result, unit="procent", period=period)]
+    if operation == "growth":
+        first, last = sorted(figures[:2], key=lambda f: f.period)
+        change = last.value - first.value
+        pct = round(100 * change / first.value, 1) if first.value else 0.0
+        sign = "+" if change >= 0 else "−"
+        return [
+            Computation(operation="growth", formula=f"{n(last.value)} − {n(first.value)} = {sign}{n(abs(change))}",
+                        inputs=[first, last], result=change, unit=unit, period=period),
+            Computation(operation="growth", formula=f"({n(last.value)} − {n(first.value)}) / {n(first.value)} × 100 = {sign}{n(abs(pct))} %",
+                        inputs=[first, last], result=pct, unit="procent", period=period),
+        ]
+    raise ValueError(f"unknown operation {operation!r}")
