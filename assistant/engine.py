@@ -36,6 +36,7 @@ TEXT = {
         "no_period": "Voor {asked} heb ik geen cijfer over {label}.",
         "no_place": "Ik herken geen gemeente, provincie of veiligheidsregio in uw vraag.",
         "unknown_place": "„{name}” is geen Nederlandse gemeente, provincie of veiligheidsregio die ik ken; ik heb alleen cijfers voor Nederland en zijn gemeenten, provincies en veiligheidsregio's.",
+        "official_missing": "De officiële taakstelling per gemeente (Bijlage 2 van de brief) heb ik niet; alleen de berekening met art. 29, die niet officieel is.",
         "national_only": "Dit cijfer heb ik alleen landelijk, niet per gemeente, provincie of veiligheidsregio.",
         "no_figure": "Ik heb geen cijfer dat bij deze vraag past.",
         "no_passage": "Ik vind geen passage in de documenten die deze vraag beantwoordt.",
@@ -60,6 +61,7 @@ TEXT = {
         "no_period": "I have no figure on {label} for {asked}.",
         "no_place": "I do not recognise a municipality, province or safety region in your question.",
         "unknown_place": "“{name}” is not a Dutch municipality, province or safety region I know; I only have figures for the Netherlands and its municipalities, provinces and safety regions.",
+        "official_missing": "I do not have the official quota per municipality (Annex 2 of the letter), only the computation by art. 29, which is not official.",
         "national_only": "I have this figure only for the Netherlands as a whole, not per municipality, province or safety region.",
         "no_figure": "I have no figure that fits this question.",
         "no_passage": "I find no passage in the documents that answers this question.",
@@ -282,6 +284,9 @@ class Executor:
 
     def _abstain(self) -> Answer:
         p = self.plan
+        if p.reason == "unavailable":
+            m = p.catalogue.get(p.metric)
+            return self.abstain(f"{self.label(p.metric)}: {m.description if m else ''}".strip(), self.t("catalogue"))
         if p.reason == "unknown_place":
             return self.abstain(self.t("unknown_place", name=", ".join(self.intent.unknown_places)))
         if p.reason == "need_place":
@@ -368,6 +373,8 @@ class Executor:
                 computations.extend(comps)
         if not figures:
             return self.abstain(self.t("need_place", label=self.label(p.metric)))
+        if p.reason == "official_missing" and not any(f.official for f in figures):
+            return self.abstain(self.t("official_missing"), figures)
         if any(f.computed for f in figures) and p.metric == "taakstelling_gemeente":
             lines.append("")
             lines.append(self.t("computed"))
@@ -416,10 +423,20 @@ class Executor:
             self.cite(self.tools.law_citation("Artikel 29"))
             for period in p.periods:
                 self.cite(self.tools.national_taakstelling(period).citation)
-        elif p.metric in {"inwoners", "aantal_gemeenten"}:
-            self.cite(self.population_citation())
+        self.cite_tables(p.group or (p.places[0].kind if p.places else "land"))
         chart = [(f.label, f.value) for f in figures]
         return self.finish(lines, True, "table", figures=figures, chart=chart if len(chart) > 1 else None)
+
+    def _members(self) -> Answer:
+        p = self.plan
+        lines = []
+        for place in p.places:
+            names = [r["name"] for r in self.tools.members(place.kind, place.name, p.group)]
+            what = {"gemeente": ("gemeenten", "municipalities"),
+                    "veiligheidsregio": ("veiligheidsregio's", "safety regions")}[p.group][self.lang == "en"]
+            lines.append(f"{place.label(self.lang)} — {what}: " + ", ".join(names))
+            self.cite_tables(place.kind)
+        return self.finish(lines, True, "table", candidates=self.candidates())
 
     def _text(self) -> Answer:
         hits = self.tools.retrieve(self.intent.question, k=3)
@@ -535,7 +552,7 @@ class Executor:
         """Figures of `metric` for one place and period (None if there are none); `probe` only checks."""
         if probe:
             if metric == "spreidingswet_opgave_gerapporteerd":
-                return bool(self.tools.reported(place.name))
+                return bool(self.tools.reported(place.name, place.kind))
             if metric == "taakstelling_gemeente":
                 return period is not None
             if metric.startswith("coa_"):
@@ -545,13 +562,14 @@ class Executor:
         if metric == "taakstelling_gemeente":
             if place.kind == "gemeente":
                 f, c = t.taakstelling(place.name, period)
-                self.cite(f.citation)
-                self.cite(c.inputs[0].citation)
+                for cited in (f.citation, c.inputs[0].citation, c.inputs[1].citation):
+                    self.cite(cited)
                 return [f], [c]
             scope = place.name
             f = t.aggregate(metric, place.kind, scope, period)
             self.cite(t.law_citation("Artikel 29"))
             self.cite(t.national_taakstelling(period).citation)
+            self.cite_tables(place.kind)
             return [f], []
         if metric == "inwoners":
             if place.kind == "gemeente":
@@ -562,16 +580,16 @@ class Executor:
                 f = t.national_population()
             else:
                 f = t.aggregate(metric, place.kind, place.name, None)
-            self.cite(self.population_citation())
+            self.cite_tables(place.kind)
             return [f], []
         if metric == "aantal_gemeenten":
             if place.kind == "gemeente":
                 return None
             f = t.aggregate(metric, place.kind, place.name, None)
-            self.cite(self.population_citation())
+            self.cite_tables(place.kind)
             return [f], []
         if metric == "spreidingswet_opgave_gerapporteerd":
-            fs = t.reported(place.name)
+            fs = t.reported(place.name, place.kind)
             for f in fs:
                 self.cite(f.citation)
             return fs, []
@@ -611,6 +629,15 @@ class Executor:
             return self.tools.national_taakstelling(f.period)
         return None
 
+    def cite_tables(self, kind: str) -> None:
+        """A sum or count over gemeenten rests on the population table and, per provincie, on the
+        table that says which gemeenten lie in it."""
+        self.cite(self.population_citation())
+        if kind == "provincie":
+            self.cite(self.tools.table_citation(
+                "regioviewer_gemeenten_provincie_2025", "gemeenten per provincie (342 rijen)",
+                "gemeentecode,gemeentenaam,provincie,jaar"))
+
     def population_citation(self) -> Citation:
         return self.tools.table_citation(
             "minvws_dashboard_gemeenten_veiligheidsregio_bevolking", "gemeenten (342 rijen)",
@@ -641,10 +668,12 @@ class Executor:
         return f"ceil({n(vg)} × {n(ig)} / {n(i_n)}) = {n(c.result)}"
 
     def label(self, metric: str | None) -> str:
+        """The metric's name without the dates some labels carry (those belong to its figures)."""
         if metric is None:
             return ""
         m = self.plan.catalogue.get(metric)
-        return m.label(self.lang) if m else metric
+        text = m.label(self.lang) if m else metric
+        return " ".join(parse_periods(text)[1].split()) if any(c.isdigit() for c in text) else text
 
     def doc_title(self, f: Figure) -> str:
         doc_type = f.citation.doc_type

@@ -72,7 +72,7 @@ class PlaceResolver:
 
     def find(self, question: str) -> list[PlaceMention]:
         """Longest exact alias match first, then fuzzy matches of leftover capitalised/long words."""
-        tokens = [(m.group(), m.start()) for m in re.finditer(r"[\w'’-]+(?:\s*\([^)]*\))?", question)]
+        tokens = [(m.group(), m.start()) for m in re.finditer(r"[\w'’-]+", question)]
         lowered = question == question.lower()
         mentions: list[PlaceMention] = []
         used = [False] * len(tokens)

@@ -18,7 +18,10 @@ RANKABLE = {"taakstelling_gemeente", "inwoners", "aantal_gemeenten", "coa_provin
             "coa_provinciale_opgave_amv"}
 PERIOD_MARGIN = 0.12  # candidates this close to the best may win by having the asked period
 FOLLOWUP_OVERRIDE = 0.75
-FALLBACK_MARGIN = 0.1  # a follow-up keeps the previous figure unless it clearly names another
+FALLBACK_MARGIN = 0.1
+NATIONAL_MARGIN = 0.12  # a national figure this much closer than any place figure: it was meant
+UNAVAILABLE = "geen"  # catalogue rows for figures people ask about that no source of ours holds
+OFFICIAL_CUES = ["officiele", "officieel", "official", "bijlage 2", "annex 2", "vastgestelde taakstelling per gemeente"]  # a follow-up keeps the previous figure unless it clearly names another
 BINARY = ("share", "growth", "difference", "sum")
 QUANTITY_WORDS = ["hoeveel", "how many", "how much", "aantal", "percentage", "welk bedrag", "hoe groot",
                   "hoe hoog", "number of", "hoeveelheid"]
@@ -75,16 +78,39 @@ def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: lis
     group = group_cue(text)
 
     metric = choose_metric(intent, matches, regional, ranking, periods)
+    inherited = False
     if (followup and previous.metric and previous.metric in catalogue
             and (metric is None or score_of(matches, metric) < FOLLOWUP_OVERRIDE)):
         metric = catalogue[previous.metric]
+        inherited = True
     elif metric is None and previous is not None and previous.metric and (regional or p.periods_asked):
         metric = catalogue.get(previous.metric)
-        followup = True
+        followup = inherited = True
     if metric is None:
         return text_or_abstain(p, intent)
 
     p.metric = metric.metric
+    if metric.table == UNAVAILABLE:  # the catalogue knows we do not hold this figure
+        p.reason = "unavailable"
+        return p
+    if regional and metric.table in PLACE_TABLES and not inherited:
+        counterpart = metric.metric.removesuffix("_gemeente") + "_landelijk"  # the same figure, nationally
+        national = next((m for m in matches if m.metric.table in {"kerncijfers", UNAVAILABLE}
+                         and m.metric.metric != counterpart), None)
+        if national and national.score - score_of(matches, metric) > NATIONAL_MARGIN:
+            # the question is about a figure we hold only nationally (or not at all), asked per place
+            p.metric = national.metric.metric
+            p.reason = "unavailable" if national.metric.table == UNAVAILABLE else "national_only"
+            return p
+    if metric.table in PLACE_TABLES and has_phrase(text, OFFICIAL_CUES) and p.metric == "taakstelling_gemeente":
+        p.reason = "official_missing"
+    listing = members_cue(text)
+    if listing and regional and any(pl.kind in {"provincie", "veiligheidsregio"} for pl in regional) and not ranking:
+        p.kind, p.group = "members", listing
+        p.places = [pl for pl in regional if pl.kind in {"provincie", "veiligheidsregio"}]
+        return p
+    if p.metric in {"provincie", "veiligheidsregio"}:
+        p.metric = group or p.metric  # "in welke veiligheidsregio ligt …" names the membership asked
     if metric.table in PLACE_TABLES:
         if not regional and previous is not None and previous.places and (followup or refers_back(text)):
             p.places = list(previous.places)
@@ -138,6 +164,18 @@ def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: lis
         if alt is not None:
             p.alternative = alt.metric
     return p
+
+
+MEMBER_CUES = {
+    "gemeente": ["welke gemeenten", "which municipalities", "what municipalities", "alle gemeenten",
+                 "all municipalities", "noem de gemeenten", "list the municipalities"],
+    "veiligheidsregio": ["welke veiligheidsregio s", "welke veiligheidsregios", "which safety regions",
+                         "what safety regions"],
+}
+
+
+def members_cue(text: str) -> str | None:
+    return next((kind for kind, cues in MEMBER_CUES.items() if has_phrase(text, cues)), None)
 
 
 def group_cue(text: str) -> str | None:

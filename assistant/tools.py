@@ -232,11 +232,12 @@ class Tools:
                 ))
         return figures
 
-    def reported(self, place: str) -> list[Figure]:
+    def reported(self, place: str, kind: str) -> list[Figure]:
         """Spreidingswet figures as news items reported them: partial, secondary, kept as worded."""
-        sql = "SELECT * FROM nieuws_cijfers WHERE onderwerp = 'spreidingswet' AND (gebied = :p OR gebied LIKE :like)"
+        sql = ("SELECT * FROM nieuws_cijfers WHERE onderwerp = 'spreidingswet' AND niveau = :kind "
+               "AND (gebied = :p OR gebied LIKE :like)")
         figures = []
-        for r in self.query(sql, {"p": place, "like": f"{place} (%"}):
+        for r in self.query(sql, {"p": place, "like": f"{place} (%", "kind": kind}):
             qualifier, value = reported_value(r["waarde_zoals_gerapporteerd"])
             if value is None:
                 continue
@@ -250,6 +251,12 @@ class Tools:
                                   note="secundaire bron, onvolledig"),
             ))
         return figures
+
+    def members(self, kind: str, scope: str, listing: str) -> list[dict]:
+        """Gemeenten (or veiligheidsregio's) within a provincie or veiligheidsregio."""
+        column = {"gemeente": "naam", "veiligheidsregio": "veiligheidsregio"}[listing]
+        where = SCOPE_WHERE[kind]
+        return self.query(f"SELECT DISTINCT {column} AS name FROM gemeenten WHERE {where} ORDER BY name", {"scope": scope})
 
     def aggregate(self, metric: str, kind: str, scope: str, period: str | None) -> Figure:
         sql = AGGREGATE_SQL[metric].format(where=SCOPE_WHERE[kind])
