@@ -87,6 +87,7 @@ class Catalogue:
         self.vectors = vectors
         self.embed_query = embed_query
         self.periods: dict[str, list[tuple[str, str]]] = {}  # metric -> (period, quote) of its figures
+        self.sources: dict[str, set[tuple[str, str]]] = {}  # metric -> (doc type, doc date) stating it
         # Words (folded, unstemmed) the catalogue knows: never mistaken for a misspelt place name.
         self.vocabulary_words = {w for m in metrics for w in re.findall(r"[a-z]+", fold(m.document))}
 
@@ -101,8 +102,11 @@ class Catalogue:
             phrases = [strip_periods(p) for m in metrics for p in m.phrases]
             vectors = _cached_vectors(phrases, embedder, cache_dir)
         catalogue = cls(metrics, vectors, embedder.query if embedder is not None else None)
-        for metric, period, quote in sql.query("SELECT metric, period, quote FROM kerncijfers").rows:
+        rows = sql.query("SELECT k.metric, k.period, k.quote, d.type, d.date FROM kerncijfers k "
+                         "JOIN documents d ON d.id = k.doc_id").rows
+        for metric, period, quote, doc_type, doc_date in rows:
             catalogue.periods.setdefault(metric, []).append((period, quote))
+            catalogue.sources.setdefault(metric, set()).add((doc_type, doc_date))
         return catalogue
 
     def match(self, question: str, query_vector: np.ndarray | None = None) -> list[MetricMatch]:

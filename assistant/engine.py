@@ -25,7 +25,7 @@ from .tools import Tools, compute
 from .understand import MAX_QUESTION_CHARS, Intent, Period, parse_periods, understand
 
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
-TEXT_MIN_SCORE = 0.0  # retrieval score below which a passage is not offered as an answer
+TEXT_MIN_COVERAGE = 0.5  # share of the question's (IDF-weighted) words a passage must contain
 
 TEXT = {
     "nl": {
@@ -169,7 +169,7 @@ class Conversation:
         topic = intent.topic or question
         query_vector = a.embedder.query(topic) if a.embedder is not None else None
         matches = a.catalogue.match(topic, query_vector)
-        the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods)
+        the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods, a.catalogue.sources)
         if the_plan.operation and intent.segments:
             the_plan.sides = [side_of(a.catalogue, segment) for segment in intent.segments]
         answer = Executor(a.tools, intent, the_plan).run()
@@ -216,11 +216,6 @@ def period_of(f: Figure) -> Period | None:
     if f.period.isdigit():
         return Period("year", f.period)
     return None
-
-
-def confident(intent: Intent, best: Citation) -> bool:
-    """Is the best passage about the question? Calibrated on the dev set (tests/eval)."""
-    return (best.score or 0) >= TEXT_MIN_SCORE
 
 
 def clean_question(text: str) -> str:
@@ -440,7 +435,9 @@ class Executor:
 
     def _text(self) -> Answer:
         hits = self.tools.retrieve(self.intent.question, k=3)
-        if not hits or not confident(self.intent, hits[0]):
+        if not hits or self.tools.coverage(self.intent.topic or self.intent.question, hits[0]) < TEXT_MIN_COVERAGE:
+            if self.plan.metric and self.plan.catalogue[self.plan.metric].table == "kerncijfers":
+                return self._kerncijfer()  # no passage says it, but a key figure does
             return self.abstain(self.t("no_passage"))
         best = hits[0]
         lines = [self.t("text_intro", title=best.title, section=best.section), f"> {best.quote}" + self.cite(best)]

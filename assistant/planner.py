@@ -54,7 +54,7 @@ class Plan:
 
 
 def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: list[str],
-         periods: dict[str, list[tuple[str, str]]]) -> Plan:
+         periods: dict[str, list[tuple[str, str]]], sources: dict[str, set[tuple[str, str]]]) -> Plan:
     catalogue = {m.metric.metric: m.metric for m in matches}
     p = Plan(kind="abstain", catalogue=catalogue, top_n=intent.top_n)
     text = intent.text
@@ -77,8 +77,14 @@ def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: lis
     ranking = bool({"highest", "lowest", "per_group"} & intent.operations) or intent.top_n is not None
     group = group_cue(text)
 
-    metric = choose_metric(intent, matches, regional, ranking, periods)
+    metric = choose_metric(intent, matches, regional, ranking, periods, sources)
     inherited = False
+    if intent.asks_text and not regional and not ranking and not has_phrase(text, QUANTITY_WORDS):
+        # "Wat is een vergunninghouder?", "Wie bepaalt …": a passage answers; a strong figure
+        # match stays as the fallback when no passage does
+        p.kind = "text"
+        p.metric = metric.metric if metric is not None else None
+        return p
     if (followup and previous.metric and previous.metric in catalogue
             and (metric is None or score_of(matches, metric) < FOLLOWUP_OVERRIDE)):
         metric = catalogue[previous.metric]
@@ -210,7 +216,7 @@ def refers_back(text: str) -> bool:
 
 
 def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Place], ranking: bool,
-                  periods: dict[str, list[tuple[str, str]]]) -> Metric | None:
+                  periods: dict[str, list[tuple[str, str]]], sources: dict[str, set[tuple[str, str]]]) -> Metric | None:
     """The catalogue row the question is about, or None when no row scores high enough."""
     if not matches:
         return None
@@ -253,6 +259,13 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
             return ranked[0].metric
     if not pool:
         return None
+    if intent.pin is not None:
+        # "volgens de brief van april 2024": among near-equal figures, one that source states
+        near = [m for m in pool[:6] if m.score >= pool[0].score - PERIOD_MARGIN]
+        pinned = [m for m in near if any(t == intent.pin.doc_type and (intent.pin.year is None or d.startswith(str(intent.pin.year)))
+                                         for t, d in sources.get(m.metric.metric, ()))]
+        if pinned and pinned[0] is not pool[0]:
+            pool = [pinned[0], *[m for m in pool if m is not pinned[0]]]
     if intent.asks_when:
         dated = [m for m in pool[:5] if m.metric.unit == "datum" and m.score >= threshold * 0.8]
         if dated:
@@ -302,10 +315,7 @@ def resolve_halves(asked: list[Period], known: list[str]) -> list[str]:
 
 
 def text_or_abstain(p: Plan, intent: Intent) -> Plan:
-    """No catalogued figure fits: a question asking for a number is declined, others go to passages."""
-    if has_phrase(intent.text, QUANTITY_WORDS):
-        p.kind = "abstain"
-        p.reason = "no_figure"
-        return p
+    """No catalogued figure fits: a passage may still answer (the executor checks that it really
+    does, and declines otherwise)."""
     p.kind = "text"
     return p

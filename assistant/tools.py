@@ -6,6 +6,7 @@ Computation its formula and inputs, a Citation its document, section and quote.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -303,6 +304,37 @@ class Tools:
         from .index import Index
 
         return Index.open(self.settings)
+
+    @cached_property
+    def _passages(self) -> tuple[dict[str, set[str]], dict[str, float]]:
+        """Per chunk its word stems, and each stem's IDF over the chunks: for `coverage`."""
+        import math
+
+        idx = self.index
+        stems = {c["chunk_id"]: set(idx.tokenize(c["text"])) for c in idx.chunks}
+        df: dict[str, int] = {}
+        for words in stems.values():
+            for w in words:
+                df[w] = df.get(w, 0) + 1
+        n = len(stems) or 1
+        return stems, {w: math.log(1 + n / c) for w, c in df.items()}
+
+    def coverage(self, question: str, hit: Citation) -> float:
+        """The IDF-weighted share of the question's words that the passage contains.
+
+        Retrieval always returns *something*; this says whether it is about the question. English
+        words count through the index's Dutch glossary, so an English question can be covered.
+        """
+        stems, idf = self._passages
+        words = set(self.index.tokenize(question))
+        translated = set(self.index.tokenize(self.index.tokenize.expand(question))) - words
+        passage = stems.get(hit.chunk_id, set())
+        weight = lambda w: idf.get(w, math.log(1 + len(stems)))  # noqa: E731 - unseen words weigh most
+        total = sum(weight(w) for w in words) or 1.0
+        found = sum(weight(w) for w in words if w in passage)
+        # an English word is found when one of its Dutch glossary terms is in the passage
+        found += sum(weight(w) for w in words - passage if any(t in passage for t in translated))
+        return min(1.0, found / total)
 
     def retrieve(self, query: str, k: int = 5) -> list[Citation]:
         self.calls.append(f"retrieve: {query[:200]}")

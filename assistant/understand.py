@@ -87,6 +87,7 @@ class Intent:
     pin: Pin | None = None
     shift_years: int = 0
     asks_when: bool = False
+    asks_text: bool = False  # a definition, rule or "who/why/how" question: a passage answers it
     unknown_places: list[str] = field(default_factory=list)  # 'Antwerpen': named like a place, unknown
     segments: list[str] = field(default_factory=list)  # the sides of a comparing question
     topic: str = ""  # the question without its periods, places and pinned source: what is asked about
@@ -196,6 +197,7 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     intent.followup = bool(words) and (words[0] in lex["followup"]["starts"] or has_phrase(text, lex["followup"]["phrases"]))
     intent.places = places
     intent.asks_when = bool(WHEN.search(folded))
+    intent.asks_text = has_phrase(text, lex["text_cues"]) and not intent.asks_when
     splitters = sorted(lex["splitters"], key=len, reverse=True)
     pattern = r"\b(?:" + "|".join(re.escape(w) for w in splitters) + r")\b"
     parts = [p.strip(" ,.?") for p in re.split(pattern, fold(question)) if p.strip(" ,.?")]
