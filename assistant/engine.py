@@ -24,6 +24,7 @@ from .text import words
 from .tools import Tools, compute
 from .understand import MAX_QUESTION_CHARS, Intent, Period, parse_periods, understand
 
+POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hold (db/SOURCES.md)
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
 TEXT_MIN_COVERAGE = 0.5  # share of the question's (IDF-weighted) words a passage must contain
 
@@ -95,8 +96,9 @@ class Turn:
 class Assistant:
     """Shared, thread-safe for reading: open once, ask many."""
 
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, llm=None):
         self.settings = settings or Settings.from_env()
+        self._llm = llm  # a LangChain chat model; else ASSISTANT_LLM names one; else none
 
     @cached_property
     def tools(self) -> Tools:
@@ -123,7 +125,20 @@ class Assistant:
     def known_halves(self) -> list[str]:
         return self.tools.taakstelling_periods()
 
-    def conversation(self) -> "Conversation":
+    @cached_property
+    def llm(self):
+        if self._llm is None and self.settings.llm:
+            from .llm import load_model
+
+            self._llm = load_model(self.settings.llm)
+        return self._llm
+
+    def conversation(self):
+        """A new conversation: deterministic, or through the language model when one is configured."""
+        if self.llm is not None:
+            from .llm import LLMConversation
+
+            return LLMConversation(Conversation(self), self.llm)
         return Conversation(self)
 
     def ask(self, question: str, history: list[str] | None = None) -> Answer:
@@ -136,7 +151,7 @@ class Assistant:
     def ask_messages(self, messages: list[dict]) -> Answer:
         users = [m.get("content", "") for m in messages if m.get("role") == "user"]
         if not users:
-            return Conversation(self).ask("")
+            return self.conversation().ask("")
         return self.ask(users[-1], users[:-1])
 
 
@@ -366,6 +381,12 @@ class Executor:
                     figures.append(f)
                     chart.append((f"{place.name} {period or ''}".strip(), f.value))
                 computations.extend(comps)
+        if not figures and p.metric == "inwoners" and p.periods_asked:
+            asked = ", ".join(render.period(pr.value, self.lang) for pr in p.periods_asked)
+            have = [self.tools.population_figure(self.tools.gemeente(pl.name)) for pl in p.places if pl.kind == "gemeente"]
+            for f in have:
+                self.cite(f.citation)
+            return self.abstain(self.t("no_period", asked=asked, label=self.label(p.metric)), have)
         if not figures:
             return self.abstain(self.t("need_place", label=self.label(p.metric)))
         if p.reason == "official_missing" and not any(f.official for f in figures):
@@ -569,6 +590,9 @@ class Executor:
             self.cite_tables(place.kind)
             return [f], []
         if metric == "inwoners":
+            asked = [pr for pr in self.plan.periods_asked if not pr.matches(POPULATION_PERIOD)]
+            if asked:
+                return None  # we hold inhabitants on 1 January 2022 only
             if place.kind == "gemeente":
                 f = t.population_figure(t.gemeente(place.name))
                 self.cite(f.citation)
