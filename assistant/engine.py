@@ -270,6 +270,9 @@ class Executor:
                notes=(), candidates=(), chart=None) -> Answer:
         text = "\n".join(line for line in lines if line)
         text += render.sources_block(self.citations, self.lang)
+        if self.lang != "nl":  # a citation's note is read by the asker: in the asker's language
+            self.citations = [c.model_copy(update={"note": render.note(c.note, self.lang)}) if c.doc_type != "tabel" else c
+                              for c in self.citations]
         return Answer(
             question=self.intent.question, answer=text, answered=answered, language=self.lang, kind=kind,
             figures=list(figures), computations=list(computations), citations=self.citations,
@@ -455,19 +458,33 @@ class Executor:
         return self.finish(lines, True, "table", candidates=self.candidates())
 
     def _text(self) -> Answer:
-        hits = self.tools.retrieve(self.intent.question, k=3)
-        if not hits or self.tools.coverage(self.intent.topic or self.intent.question, hits[0]) < TEXT_MIN_COVERAGE:
+        """An extractive answer: the passages that cover the question, quoted, with their source."""
+        question = self.intent.topic or self.intent.question
+        doc_ids = None
+        if self.intent.pin is not None:
+            doc_ids = [d for d, row in self.tools.documents.items() if row["type"] == self.intent.pin.doc_type] or None
+        hits = self.tools.retrieve(self.intent.question, k=12 if self.intent.article else 4, doc_ids=doc_ids)
+        if self.intent.article:  # "artikel 29": that article first, whatever else matches
+            named = [h for h in hits if h.section.rstrip().endswith(f"Artikel {self.intent.article}")]
+            hits = named + [h for h in hits if h not in named]
+        passages = [h for h in hits[:3] if self.tools.coverage(question, h) >= TEXT_MIN_COVERAGE]
+        if self.intent.article and hits and hits[0].section.rstrip().endswith(f"Artikel {self.intent.article}"):
+            passages = [hits[0], *[h for h in passages if h is not hits[0]]]
+        if not passages:
             if self.plan.metric and self.plan.catalogue[self.plan.metric].table == "kerncijfers":
                 return self._kerncijfer()  # no passage says it, but a key figure does
             return self.abstain(self.t("no_passage"))
-        best = hits[0]
-        lines = [self.t("text_intro", title=best.title, section=best.section), f"> {best.quote}" + self.cite(best)]
-        for extra in hits[1:2]:
-            if extra.doc_id == best.doc_id and extra.section == best.section:
+        best = passages[0]
+        lines = [self.t("text_intro", title=best.title, section=best.section)]
+        shown = set()
+        for hit in passages[:2]:
+            if hit.quote in shown:
                 continue
-        notes = [render.note(best.note, self.lang)] if best.note else []
+            shown.add(hit.quote)
+            lines.append(f"> {hit.quote}" + self.cite(hit))
+        notes = list(dict.fromkeys(render.note(h.note, self.lang) for h in passages[:2] if h.note))
         if notes:
-            lines.append(f"({notes[0]})")
+            lines.append("(" + "; ".join(notes) + ")")
         return self.finish(lines, True, "text", notes=notes)
 
     # --- helpers -----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ KINDS = ("gemeente", "provincie", "veiligheidsregio", "land")
 COMMON_WORDS = frozenset(
     {"best", "buren", "houten", "duiven", "putten", "goes", "sluis", "beek", "stein", "laren", "epe",
      "oss", "ede", "echt", "land", "regio", "delft", "heerde", "ommen", "urk", "weert", "hulst", "veere",
-     "landelijk", "waterland", "zeist", "soest", "elburg", "bergen"}
+     "landelijk", "waterland", "zeist", "soest", "elburg"}
 )
 KIND_CUES = {
     "gemeente": ("gemeente", "gemeenten", "municipality", "stad", "city", "town"),
@@ -117,8 +117,10 @@ class PlaceResolver:
         for i, (word, start) in enumerate(tokens[1:], start=1):
             before = normalize_name(tokens[i - 1][0])
             key = normalize_name(word)
+            bare = re.sub(r"['’]s$", "", word)
             if (word[:1].isupper() and before in PLACE_PREPOSITIONS and start not in taken
-                    and key not in self.vocabulary and key not in self.aliases and len(key) >= 3
+                    and normalize_name(bare) not in self.vocabulary and key not in self.aliases and len(key) >= 3
+                    and not bare.isupper()  # COA, GOO, PRT's: acronyms, not places
                     and not any(c.isdigit() for c in word)):
                 names.append(word)
         return names

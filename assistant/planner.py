@@ -16,7 +16,7 @@ PLACE_TABLES = {"taakstelling_gemeente", "gemeenten", "coa_provinciale_opgave", 
 PLACE_THRESHOLD = 0.3  # with a place named, a weaker match on a place-level figure suffices
 RANKABLE = {"taakstelling_gemeente", "inwoners", "aantal_gemeenten", "coa_provinciale_opgave",
             "coa_provinciale_opgave_amv"}
-PERIOD_MARGIN = 0.12  # candidates this close to the best may win by having the asked period
+PERIOD_MARGIN = 0.15  # candidates this close to the best may win by having the asked period
 FOLLOWUP_OVERRIDE = 0.75
 FALLBACK_MARGIN = 0.1
 NATIONAL_MARGIN = 0.12  # a national figure this much closer than any place figure: it was meant
@@ -71,6 +71,12 @@ def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: lis
         p.periods_asked = [pr.shifted(intent.shift_years) for pr in previous.periods]
 
     regional = [pl for pl in p.places if pl.kind != "land"]
+    if not regional and previous is not None and previous.places and (followup or refers_back(text)):
+        p.places = list(previous.places)  # "En wat is de taakstelling?", "in welke regio ligt dat"
+        regional = [pl for pl in p.places if pl.kind != "land"]
+        carried = True
+    else:
+        carried = False
     if intent.unknown_places and not regional:
         p.reason = "unknown_place"
         return p
@@ -79,11 +85,14 @@ def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: lis
 
     metric = choose_metric(intent, matches, regional, ranking, periods, sources)
     inherited = False
-    if intent.asks_text and not regional and not ranking and not has_phrase(text, QUANTITY_WORDS):
+    pinned_elsewhere = intent.pin is not None and metric is not None and not any(
+        t == intent.pin.doc_type for t, _ in sources.get(metric.metric, ()))
+    if (intent.asks_text or pinned_elsewhere or intent.article) and not regional and not ranking and (
+            not has_phrase(text, QUANTITY_WORDS) or pinned_elsewhere or intent.article):
         # "Wat is een vergunninghouder?", "Wie bepaalt …": a passage answers; a strong figure
         # match stays as the fallback when no passage does
         p.kind = "text"
-        p.metric = metric.metric if metric is not None else None
+        p.metric = metric.metric if metric is not None and not pinned_elsewhere else None
         return p
     if (followup and previous.metric and previous.metric in catalogue
             and (metric is None or score_of(matches, metric) < FOLLOWUP_OVERRIDE)):
@@ -92,6 +101,12 @@ def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: lis
     elif metric is None and previous is not None and previous.metric and (regional or p.periods_asked):
         metric = catalogue.get(previous.metric)
         followup = inherited = True
+    listing = members_cue(text)
+    if listing and any(pl.kind in {"provincie", "veiligheidsregio"} for pl in regional) and not ranking and (
+            metric is None or metric.metric in {"provincie", "veiligheidsregio", "aantal_gemeenten"}):
+        p.kind, p.group = "members", listing
+        p.places = [pl for pl in regional if pl.kind in {"provincie", "veiligheidsregio"}]
+        return p
     if metric is None:
         return text_or_abstain(p, intent)
 
@@ -110,17 +125,13 @@ def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: lis
             return p
     if metric.table in PLACE_TABLES and has_phrase(text, OFFICIAL_CUES) and p.metric == "taakstelling_gemeente":
         p.reason = "official_missing"
-    listing = members_cue(text)
-    if listing and regional and any(pl.kind in {"provincie", "veiligheidsregio"} for pl in regional) and not ranking:
-        p.kind, p.group = "members", listing
-        p.places = [pl for pl in regional if pl.kind in {"provincie", "veiligheidsregio"}]
-        return p
     if p.metric in {"provincie", "veiligheidsregio"}:
         p.metric = group or p.metric  # "in welke veiligheidsregio ligt …" names the membership asked
+    if previous is not None and not intent.periods and previous.metric != p.metric and not intent.shift_years:
+        p.periods_asked = []  # a period belongs to the figure it was asked for
+    if carried and metric.table not in PLACE_TABLES:
+        p.places, regional = [], []
     if metric.table in PLACE_TABLES:
-        if not regional and previous is not None and previous.places and (followup or refers_back(text)):
-            p.places = list(previous.places)
-            regional = [pl for pl in p.places if pl.kind != "land"]
         if p.metric in {"taakstelling_gemeente"}:
             p.periods = resolve_halves(p.periods_asked, known_halves)
             if p.periods_asked and not p.periods:
@@ -173,8 +184,8 @@ def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: lis
 
 
 MEMBER_CUES = {
-    "gemeente": ["welke gemeenten", "which municipalities", "what municipalities", "alle gemeenten",
-                 "all municipalities", "noem de gemeenten", "list the municipalities"],
+    "gemeente": ["welke gemeenten", "which municipalities", "what municipalities", "noem de gemeenten",
+                 "list the municipalities"],
     "veiligheidsregio": ["welke veiligheidsregio s", "welke veiligheidsregios", "which safety regions",
                          "what safety regions"],
 }
@@ -212,7 +223,8 @@ def matches_strong(matches: list[MetricMatch]) -> bool:
 
 def refers_back(text: str) -> bool:
     return has_phrase(text, ["die gemeente", "deze gemeente", "die provincie", "daar", "that municipality",
-                             "this municipality", "that province", "there", "dezelfde gemeente"])
+                             "this municipality", "that province", "there", "dezelfde gemeente", "ligt dat",
+                             "ligt die", "ligt het", "ligt deze", "is it in", "does it lie"])
 
 
 def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Place], ranking: bool,
@@ -224,9 +236,11 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     wanted = {unit for unit, cues in lexicon()["units"].items() if has_phrase(intent.text, cues)}
     if wanted:
         # "Hoeveel kost …" can only be answered by an amount of money, whatever else matches.
-        pool = [m for m in pool if m.metric.unit in wanted]
+        pool = [m for m in pool if m.metric.unit in wanted or m.metric.table == UNAVAILABLE]
         if not pool:
             return None
+    if pool[0].metric.table == UNAVAILABLE and pool[0].score >= ANSWER_THRESHOLD:
+        return pool[0].metric  # a figure people ask for that no source of ours holds: say so
     if not regional and not ranking:
         # A place-level figure asked without a place ("hoeveel statushouders moeten gemeenten samen
         # huisvesten"): the national figure answers it, if the catalogue has one close enough.
@@ -234,10 +248,12 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
         counterpart = top.removesuffix("_gemeente") + "_landelijk"
         national = [m for m in matches if m.metric.metric == counterpart]
         if top.endswith("_gemeente") and national:
+            if matches[0].score >= ANSWER_THRESHOLD:  # the same figure, asked nationally
+                return national[0].metric
             pool = national + [m for m in matches if m.metric.table == "kerncijfers" and m not in national]
     if intent.periods and pool[0].metric.table == "kerncijfers":
         # Among near-equal candidates, the one that has a figure for the asked period wins.
-        near = [m for m in pool[:6] if m.score >= pool[0].score - PERIOD_MARGIN and m.metric.table == "kerncijfers"]
+        near = [m for m in pool[:8] if m.score >= pool[0].score - PERIOD_MARGIN and m.metric.table == "kerncijfers"]
         def fitted(m: MetricMatch) -> int:
             return sum(any(pr.fits(per, quote) for per, quote in periods.get(m.metric.metric, []))
                        for pr in intent.periods)

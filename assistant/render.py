@@ -113,15 +113,17 @@ def when(f: Figure, language: str) -> str:
 
 
 def note(text: str | None, language: str) -> str | None:
+    """A document note ('tekst onvolledig', 'wettekst, versie 2015-10-12') in the asker's language."""
     if not text:
         return None
-    if language == "en":
-        if text.startswith("wettekst, versie "):
-            return "law text, version of " + date(text.removeprefix("wettekst, versie "), "en")
-        return NOTES_EN.get(text, text)
     if text.startswith("wettekst, versie "):
-        return "wettekst, versie " + date(text.removeprefix("wettekst, versie "), "nl")
-    return text
+        when = text.removeprefix("wettekst, versie ")
+        if language == "en":
+            for i, month in enumerate(MONTHS["nl"]):
+                when = when.replace(month, MONTHS["en"][i])
+            return "law text, version of " + date(when, "en")
+        return "wettekst, versie " + date(when, "nl")
+    return NOTES_EN.get(text, text) if language == "en" else text
 
 
 def citation_line(i: int, c: Citation, language: str) -> str:

@@ -336,9 +336,9 @@ class Tools:
         found += sum(weight(w) for w in words - passage if any(t in passage for t in translated))
         return min(1.0, found / total)
 
-    def retrieve(self, query: str, k: int = 5) -> list[Citation]:
-        self.calls.append(f"retrieve: {query[:200]}")
-        return self.index.search(query, k=k)
+    def retrieve(self, query: str, k: int = 5, doc_ids: list[str] | None = None) -> list[Citation]:
+        self.calls.append(f"retrieve: {query[:200]}" + (f" in {doc_ids}" if doc_ids else ""))
+        return self.index.search(query, k=k, doc_ids=doc_ids)
 
 
 # --- compute --------------------------------------------------------------------------------

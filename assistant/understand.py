@@ -88,6 +88,7 @@ class Intent:
     shift_years: int = 0
     asks_when: bool = False
     asks_text: bool = False  # a definition, rule or "who/why/how" question: a passage answers it
+    article: str | None = None  # "artikel 29": the question names a law article
     unknown_places: list[str] = field(default_factory=list)  # 'Antwerpen': named like a place, unknown
     segments: list[str] = field(default_factory=list)  # the sides of a comparing question
     topic: str = ""  # the question without its periods, places and pinned source: what is asked about
@@ -116,11 +117,13 @@ YEAR_MID = re.compile(r"\b(?:medio|midden|half|mid|mid-|halverwege)\s+(\d{4})\b"
 YEAR = re.compile(r"\b(20\d\d|19\d\d)\b")
 TOP_N = re.compile(r"\b(?:top|eerste|first|grootste|hoogste|laagste|kleinste|largest|highest|lowest|smallest)[ -](\d{1,3})\b|\b(\d{1,3})\s+(?:\w+\s+)?(?:grootste|hoogste|laagste|kleinste|meeste|minste|largest|highest|lowest|smallest|biggest|gemeenten|municipalities|provincies|provinces|veiligheidsregio|veiligheidsregios|safety)\b")
 PIN = re.compile(
-    r"\b(?:volgens|in|uit|according to|in|from)\s+(?:de|het|the)\s+(brief|letter|nieuwsbericht|nieuws|news item|news|bericht|wet|law)"
+    r"\b(?:volgens|in|uit|according to|in|from|of)\s+(?:de|het|the)\s+(brief|letter|nieuwsbericht|nieuws|news item|news|bericht|huisvestingswet|housing act|wet|law)(?:\s+2014)?"
     rf"(?:\s+(?:van|of|from))?(?:\s+(\d{{1,2}}))?(?:\s+({MONTH_WORDS}))?(?:\s+(\d{{4}}))?"
 )
 PIN_TYPES = {"brief": "brief", "letter": "brief", "nieuwsbericht": "nieuws", "nieuws": "nieuws",
-             "news item": "nieuws", "news": "nieuws", "bericht": "nieuws", "wet": "wet", "law": "wet"}
+             "news item": "nieuws", "news": "nieuws", "bericht": "nieuws", "wet": "wet", "law": "wet",
+             "huisvestingswet": "wet", "housing act": "wet"}
+ARTICLE = re.compile(r"\b(?:artikel|article|art\.?)\s+(\d+[a-z]?)\b")
 SHIFT = re.compile(r"\b(?:een|1|a|one)\s+(?:jaar|year)\s+(later|eerder|daarna|ervoor|earlier|after|before)\b")
 WHEN = re.compile(r"\b(wanneer|tot wanneer|vanaf wanneer|per wanneer|op welke datum|welke datum|datum|when|until when|what date|which date|deadline|uiterlijk|sinds wanneer|since when)\b")
 
@@ -175,6 +178,11 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
         intent.pin = Pin(PIN_TYPES[pin[1]], int(pin[4]) if pin[4] else None,
                          months.get(pin[3]) if pin[3] else None)
         folded = folded[: pin.start()] + " " + folded[pin.end():]
+    article = ARTICLE.search(folded)
+    if article:
+        intent.article = article[1]
+        intent.pin = intent.pin or Pin("wet")
+        folded = folded[: article.start()] + " " + folded[article.end():]
     shift = SHIFT.search(folded)
     if shift:
         intent.shift_years = 1 if shift[1] in ("later", "daarna", "after") else -1
