@@ -307,7 +307,7 @@ class Executor:
         if p.reason == "national_only":
             return self.abstain(self.t("national_only"), self.dedupe_newest(self.tools.kerncijfers(p.metric)))
         if p.reason == "no_period":  # a half year we have no taakstelling for
-            asked = ", ".join(render.period(pr.value, self.lang) for pr in p.periods_asked)
+            asked = ", ".join(pr.text or render.period(pr.value, self.lang) for pr in p.periods_asked)
             national = [f for f in map(self.tools.national_taakstelling, p.have) if f is not None]
             return self.abstain(self.t("no_period", asked=asked, label=self.label(p.metric)), national)
         return self.abstain(self.t("no_figure"), self.t("catalogue"))
@@ -385,7 +385,7 @@ class Executor:
                     chart.append((f"{place.name} {period or ''}".strip(), f.value))
                 computations.extend(comps)
         if not figures and p.metric == "inwoners" and p.periods_asked:
-            asked = ", ".join(render.period(pr.value, self.lang) for pr in p.periods_asked)
+            asked = ", ".join(pr.text or render.period(pr.value, self.lang) for pr in p.periods_asked)
             have = [self.tools.population_figure(self.tools.gemeente(pl.name)) for pl in p.places if pl.kind == "gemeente"]
             for f in have:
                 self.cite(f.citation)
@@ -505,7 +505,7 @@ class Executor:
             if not kept:
                 if quiet:
                     return []
-                asked_text = ", ".join(render.period(pr.value, self.lang) for pr in asked)
+                asked_text = ", ".join(pr.text or render.period(pr.value, self.lang) for pr in asked)
                 return self.abstain(self.t("no_period", asked=asked_text, label=self.label(metric)),
                                     self.dedupe_newest(figures))
             figures = kept

@@ -18,6 +18,7 @@ RANKABLE = {"taakstelling_gemeente", "inwoners", "aantal_gemeenten", "coa_provin
             "coa_provinciale_opgave_amv"}
 PERIOD_MARGIN = 0.15  # candidates this close to the best may win by having the asked period
 FOLLOWUP_OVERRIDE = 0.75
+FOLLOWUP_NAMED = 0.6  # …or unless its words name another figure outright ("en de taakstelling?")
 FALLBACK_MARGIN = 0.1
 NATIONAL_MARGIN = 0.12  # a national figure this much closer than any place figure: it was meant
 UNAVAILABLE = "geen"  # catalogue rows for figures people ask about that no source of ours holds
@@ -94,8 +95,9 @@ def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: lis
         p.kind = "text"
         p.metric = metric.metric if metric is not None and not pinned_elsewhere else None
         return p
+    named = metric is not None and next((m.lexical for m in matches if m.metric is metric), 0.0) >= FOLLOWUP_NAMED
     if (followup and previous.metric and previous.metric in catalogue
-            and (metric is None or score_of(matches, metric) < FOLLOWUP_OVERRIDE)):
+            and (metric is None or (score_of(matches, metric) < FOLLOWUP_OVERRIDE and not named))):
         metric = catalogue[previous.metric]
         inherited = True
     elif metric is None and previous is not None and previous.metric and (regional or p.periods_asked):

@@ -7,7 +7,7 @@ else. Word lists live in lexicon.yaml.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,6 +37,7 @@ def has_phrase(text: str, phrases) -> bool:
 class Period:
     kind: str  # date, half, year
     value: str  # 2025-01-01, 2024-II, 2025
+    text: str = field(default="", compare=False)  # as the asker wrote it: "eind 2023"
 
     def matches(self, period: str) -> bool:
         """Does a stored period (ISO date, half year, year, span) fall within this asked-for period?"""
@@ -55,6 +56,8 @@ class Period:
         return int(self.value[:4])
 
     def shifted(self, years: int) -> "Period":
+        if not years:
+            return self
         return Period(self.kind, f"{self.year + years}{self.value[4:]}")
 
 
@@ -138,7 +141,7 @@ def parse_periods(text: str) -> tuple[list[Period], str]:
         for m in pattern.finditer(text):
             period = make(m)
             if period:
-                found.append((m.start(), period))
+                found.append((m.start(), replace(period, text=m.group(0).strip())))
         text = pattern.sub(" ", text)
 
     def iso(y, mth, d):
