@@ -43,6 +43,7 @@ class Metric:
     table: str
     level: str
     description: str
+    excludes: str = ""  # words that show a question is about something else ("Oekraïners" for inwoners)
 
     def label(self, language: str) -> str:
         return self.label_nl if language == "nl" else self.label_en
@@ -94,7 +95,7 @@ class Catalogue:
     @classmethod
     def load(cls, sql, cache_dir: Path | None, embedder=None) -> "Catalogue":
         rows = sql.query(
-            "SELECT metric, label_nl, label_en, synonyms, unit, \"table\", level, description FROM metrics"
+            "SELECT metric, label_nl, label_en, synonyms, unit, \"table\", level, description, excludes FROM metrics"
         ).rows
         metrics = [Metric(*(v or "" for v in r)) for r in rows]
         vectors = None
@@ -129,9 +130,14 @@ class Catalogue:
                 dense = np.clip((cos - COS_LOW) / (COS_HIGH - COS_LOW), 0, 1)
         weight = DENSE_WEIGHT if self.vectors is not None else 0.0
         combined = weight * dense + (1 - weight) * lexical
+        folded = f" {' '.join(words(question))} "
+        excluded = {i for i, m in enumerate(self.metrics)
+                    if any(f" {fold(w).strip()} " in folded for w in m.excludes.split(";") if w.strip())}
         best: dict[int, MetricMatch] = {}
         for j, score in enumerate(combined):
             i = self.owner[j]
+            if i in excluded:
+                continue
             if i not in best or score > best[i].score:
                 best[i] = MetricMatch(self.metrics[i], float(score), float(lexical[j]), float(dense[j]))
         return sorted(best.values(), key=lambda r: r.score, reverse=True)
