@@ -22,7 +22,8 @@ from .planner import Plan, plan
 from .grounding import numbers_in_text
 from .text import words
 from .tools import Tools, compute
-from .understand import MAX_QUESTION_CHARS, Intent, Period, parse_periods, understand
+from .planner import QUANTITY_WORDS
+from .understand import MAX_QUESTION_CHARS, Intent, Period, has_phrase, lexicon, parse_periods, understand
 
 POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hold (db/SOURCES.md)
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
@@ -209,6 +210,11 @@ def side_of(catalogue: Catalogue, segment: str) -> Side:
     periods, rest = parse_periods(segment)
     typed = [m.value for m in numbers_in_text(segment) if m.kind == "number"]
     return Side(catalogue.match(rest), periods, typed)
+
+
+def states_a_number(text: str) -> bool:
+    numbers = lexicon()["number_words"]
+    return any(m.kind == "number" for m in numbers_in_text(text)) or any(w in numbers for w in words(text))
 
 
 def is_date(period: str) -> bool:
@@ -470,6 +476,8 @@ class Executor:
         passages = [h for h in hits[:3] if self.tools.coverage(question, h) >= TEXT_MIN_COVERAGE]
         if self.intent.article and hits and hits[0].section.rstrip().endswith(f"Artikel {self.intent.article}"):
             passages = [hits[0], *[h for h in passages if h is not hits[0]]]
+        if passages and has_phrase(self.intent.text, QUANTITY_WORDS) and not any(states_a_number(h.quote) for h in passages[:2]):
+            passages = []  # "hoeveel …?" is not answered by a passage without a number
         if not passages:
             if self.plan.metric and self.plan.catalogue[self.plan.metric].table == "kerncijfers":
                 return self._kerncijfer()  # no passage says it, but a key figure does

@@ -6,7 +6,7 @@ with which operation, or that the question needs a passage, or that the sources 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .catalogue import AMBIGUITY_MARGIN, ANSWER_THRESHOLD, Metric, MetricMatch
 from .places import Place
@@ -69,7 +69,8 @@ def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: lis
     # Periods: asked, else inherited by a follow-up (shifted: "een jaar later").
     p.periods_asked = list(intent.periods)
     if not p.periods_asked and previous is not None and (followup or not matches_strong(matches)):
-        p.periods_asked = [pr.shifted(intent.shift_years) for pr in previous.periods]
+        p.periods_asked = [replace(pr.shifted(intent.shift_years), text=intent.shift_text or pr.text)
+                           for pr in previous.periods]
 
     regional = [pl for pl in p.places if pl.kind != "land"]
     if not regional and previous is not None and previous.places and (followup or refers_back(text)):

@@ -89,6 +89,7 @@ class Intent:
     now: bool = False
     pin: Pin | None = None
     shift_years: int = 0
+    shift_text: str = ""  # "een jaar later", as written
     asks_when: bool = False
     asks_text: bool = False  # a definition, rule or "who/why/how" question: a passage answers it
     article: str | None = None  # "artikel 29": the question names a law article
@@ -189,6 +190,8 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     shift = SHIFT.search(folded)
     if shift:
         intent.shift_years = 1 if shift[1] in ("later", "daarna", "after") else -1
+        intent.shift_text = shift.group(0)
+        folded = folded[: shift.start()] + " " + folded[shift.end():]  # "jaar" is no topic here
     for mention in places:  # "Bergen op Zoom" must not be read as a period or number
         folded = folded.replace(fold(mention.text), " ")
     intent.periods, rest = parse_periods(folded)
