@@ -29,6 +29,7 @@ SKIP_WORDS = frozenset(
 )
 DENSE_WEIGHT = 0.5
 LEX_PHRASE = 0.75
+MIN_PHRASE_MASS = 5.0  # IDF mass of a phrase that counts as fully informative
 ANSWER_THRESHOLD = 0.45  # below: not a question about a catalogued figure
 AMBIGUITY_MARGIN = 0.03  # top two closer than this: answer both and say so
 
@@ -82,6 +83,9 @@ class Catalogue:
         # Periods are matched separately (understand.py), so dates in phrases carry no weight here.
         self.same = same_words()
         self.phrase_units = [units(p, self.compounds, SKIP_WORDS, self.same) for m in metrics for p in m.phrases]
+        self.metric_words: list[set[str]] = [set() for _ in metrics]
+        for j, us in enumerate(self.phrase_units):
+            self.metric_words[self.owner[j]] |= {u[0] for u in us} | {p for u in us for p in u[1]}
         df = Counter(stem for us in self.phrase_units for stem in {u[0] for u in us})
         n = len(self.phrase_units)
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
@@ -89,6 +93,7 @@ class Catalogue:
         self.embed_query = embed_query
         self.periods: dict[str, list[tuple[str, str]]] = {}  # metric -> (period, quote) of its figures
         self.sources: dict[str, set[tuple[str, str]]] = {}  # metric -> (doc type, doc date) stating it
+        self.qualifiers: dict[str, set[str]] = {}  # metric -> qualifiers its figures carry ("tot", "vóór")
         # Words (folded, unstemmed) the catalogue knows: never mistaken for a misspelt place name.
         self.vocabulary_words = {w for m in metrics for w in re.findall(r"[a-z]+", fold(m.document))}
 
@@ -103,9 +108,10 @@ class Catalogue:
             phrases = [strip_periods(p) for m in metrics for p in m.phrases]
             vectors = _cached_vectors(phrases, embedder, cache_dir)
         catalogue = cls(metrics, vectors, embedder.query if embedder is not None else None)
-        rows = sql.query("SELECT k.metric, k.period, k.quote, d.type, d.date FROM kerncijfers k "
+        rows = sql.query("SELECT k.metric, k.period, k.quote, d.type, d.date, k.qualifier FROM kerncijfers k "
                          "JOIN documents d ON d.id = k.doc_id").rows
-        for metric, period, quote, doc_type, doc_date in rows:
+        for metric, period, quote, doc_type, doc_date, qualifier in rows:
+            catalogue.qualifiers.setdefault(metric, set()).add((qualifier or "").lower())
             catalogue.periods.setdefault(metric, []).append((period, quote))
             catalogue.sources.setdefault(metric, set()).add((doc_type, doc_date))
         return catalogue
@@ -114,13 +120,22 @@ class Catalogue:
         q_units = units(question, self.compounds, SKIP_WORDS, self.same)
         q = {u[0] for u in q_units} | {p for u in q_units for p in u[1]}
         q_mass = sum(self.idf.get(u[0], 1.0) for u in q_units) or 1.0
+        # how much of the question a metric's words explain, over all its phrases together
+        explained = []
+        for vocabulary in self.metric_words:
+            found = sum(self.idf.get(stem, 1.0) for stem, parts in q_units
+                        if stem in vocabulary or (parts and parts[-1] in vocabulary))
+            explained.append(min(1.0, found / q_mass))
         lexical = np.zeros(len(self.phrase_units))
         for j, us in enumerate(self.phrase_units):
-            shared = sum(self.idf[stem] for stem, parts in us if stem in q or (parts and set(parts) <= q))
-            total = sum(self.idf[stem] for stem, _ in us) or 1.0
-            # mostly: how much of the phrase the question says; a little: how much of the question
-            # the phrase explains, so a one-word phrase ("gemeenten") cannot win a long question
-            lexical[j] = LEX_PHRASE * shared / total + (1 - LEX_PHRASE) * min(1.0, shared / q_mass)
+            # a compound counts when the question has it, all its parts, or its head ('GOO-plekken'
+            # for 'GOO-opvangplekken'): Dutch drops the modifier when the context gives it
+            shared = sum(self.idf[stem] for stem, parts in us if stem in q or (parts and parts[-1] in q))
+            # a phrase of one common word ("gemeenten") cannot by itself make a full match
+            total = max(sum(self.idf[stem] for stem, _ in us), MIN_PHRASE_MASS)
+            # mostly: how much of the phrase the question says; also: how much of the question the
+            # metric explains, so a one-word phrase ("gemeenten") cannot win a long question
+            lexical[j] = LEX_PHRASE * shared / total + (1 - LEX_PHRASE) * explained[self.owner[j]]
         dense = np.zeros(len(self.phrase_units))
         if self.vectors is not None:
             if query_vector is None and self.embed_query is not None:

@@ -185,7 +185,8 @@ class Conversation:
         topic = intent.topic or question
         query_vector = a.embedder.query(topic) if a.embedder is not None else None
         matches = a.catalogue.match(topic, query_vector)
-        the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods, a.catalogue.sources)
+        the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods, a.catalogue.sources,
+                        a.catalogue.qualifiers)
         if the_plan.operation and intent.segments:
             the_plan.sides = [side_of(a.catalogue, segment) for segment in intent.segments]
         answer = Executor(a.tools, intent, the_plan).run()
@@ -541,14 +542,15 @@ class Executor:
                 found = [f for f in self.tools.kerncijfers(metric) if f.value == value]
                 if found:
                     return found[0]
-        for match in side.matches[:3]:
-            if match.score < SIDE_THRESHOLD or match.metric.table != "kerncijfers":
-                continue
-            figures = [f for f in self.dedupe_newest(self.tools.kerncijfers(match.metric.metric)) if f.value is not None]
-            if side.periods:
-                figures = [f for f in figures if any(pr.fits(f.period, f.quote) for pr in side.periods)]
-            if figures:
-                return figures[0]
+        candidates = [m for m in side.matches[:6] if m.score >= SIDE_THRESHOLD and m.metric.table == "kerncijfers"]
+        # a figure at exactly the period this side names beats one whose period merely spans it
+        for fits in ((lambda pr, f: pr.matches(f.period)), (lambda pr, f: pr.fits(f.period, f.quote))):
+            for match in candidates:
+                figures = [f for f in self.dedupe_newest(self.tools.kerncijfers(match.metric.metric)) if f.value is not None]
+                if side.periods:
+                    figures = [f for f in figures if any(fits(pr, f) for pr in side.periods)]
+                if figures:
+                    return figures[0]
         return None
 
     def operands(self, figures: list[Figure]) -> list[Figure]:

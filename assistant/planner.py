@@ -23,6 +23,9 @@ FALLBACK_MARGIN = 0.1
 NATIONAL_MARGIN = 0.12  # a national figure this much closer than any place figure: it was meant
 UNAVAILABLE = "geen"  # catalogue rows for figures people ask about that no source of ours holds
 OFFICIAL_CUES = ["officiele", "officieel", "official", "bijlage 2", "annex 2", "vastgestelde taakstelling per gemeente"]  # a follow-up keeps the previous figure unless it clearly names another
+UNTIL_CUES = ["tot wanneer", "until when", "geldig tot", "loopt af", "hoe lang", "how long", "expire", "expires",
+              "end date", "einddatum", "deadline", "uiterlijk"]
+END_QUALIFIERS = {"tot", "tot en met", "uiterlijk", "vóór", "voor", "before", "until"}
 BINARY = ("share", "growth", "difference", "sum")
 QUANTITY_WORDS = ["hoeveel", "how many", "how much", "aantal", "percentage", "welk bedrag", "hoe groot",
                   "hoe hoog", "number of", "hoeveelheid"]
@@ -55,7 +58,8 @@ class Plan:
 
 
 def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: list[str],
-         periods: dict[str, list[tuple[str, str]]], sources: dict[str, set[tuple[str, str]]]) -> Plan:
+         periods: dict[str, list[tuple[str, str]]], sources: dict[str, set[tuple[str, str]]],
+         qualifiers: dict[str, set[str]]) -> Plan:
     catalogue = {m.metric.metric: m.metric for m in matches}
     p = Plan(kind="abstain", catalogue=catalogue, top_n=intent.top_n)
     text = intent.text
@@ -85,7 +89,7 @@ def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: lis
     ranking = bool({"highest", "lowest", "per_group"} & intent.operations) or intent.top_n is not None
     group = group_cue(text)
 
-    metric = choose_metric(intent, matches, regional, ranking, periods, sources)
+    metric = choose_metric(intent, matches, regional, ranking, periods, sources, qualifiers)
     inherited = False
     pinned_elsewhere = intent.pin is not None and metric is not None and not any(
         t == intent.pin.doc_type for t, _ in sources.get(metric.metric, ()))
@@ -231,7 +235,8 @@ def refers_back(text: str) -> bool:
 
 
 def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Place], ranking: bool,
-                  periods: dict[str, list[tuple[str, str]]], sources: dict[str, set[tuple[str, str]]]) -> Metric | None:
+                  periods: dict[str, list[tuple[str, str]]], sources: dict[str, set[tuple[str, str]]],
+                  qualifiers: dict[str, set[str]]) -> Metric | None:
     """The catalogue row the question is about, or None when no row scores high enough."""
     if not matches:
         return None
@@ -287,6 +292,8 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
             pool = [pinned[0], *[m for m in pool if m is not pinned[0]]]
     if intent.asks_when:
         dated = [m for m in pool[:5] if m.metric.unit == "datum" and m.score >= threshold * 0.8]
+        if dated and has_phrase(intent.text, UNTIL_CUES):  # "tot wanneer": an end date or deadline
+            dated.sort(key=lambda m: not (qualifiers.get(m.metric.metric, set()) & END_QUALIFIERS))
         if dated:
             return dated[0].metric
     best = pool[0]

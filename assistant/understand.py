@@ -45,11 +45,12 @@ class Period:
             return period.startswith(self.value) or self.value in span_years(period)
         if self.kind == "half":
             return period == self.value
-        return period == self.value or (len(period) == 9 and self.value[:4] in span_years(period))
+        return period == self.value
 
     def fits(self, period: str, quote: str) -> bool:
-        """Softer: the period matches, or the figure's own sentence names the asked year."""
-        return self.matches(period) or (self.kind != "half" and str(self.year) in (quote or ""))
+        """Softer: the period matches, spans the asked date, or the figure's sentence names its year."""
+        return (self.matches(period) or self.value[:4] in span_years(period)
+                or (self.kind != "half" and str(self.year) in (quote or "")))
 
     @property
     def year(self) -> int:

@@ -1,0 +1,214 @@
+"""The engine end to end on the real database and index: what an alderman asks, what comes back.
+
+The golden set (tests/eval) measures breadth; these tests pin the behaviours the product promises,
+one feature each, so a regression names itself.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from assistant.cli import cli
+from assistant.grounding import ungrounded_numbers
+from assistant.render import number
+
+
+def ask(assistant, *questions):
+    conversation = assistant.conversation()
+    return [conversation.ask(q) for q in questions][-1]
+
+
+def values(answer):
+    return {f.value for f in answer.figures} | {c.result for c in answer.computations}
+
+
+@pytest.mark.parametrize(
+    "question,expected",
+    [
+        ("Hoeveel opvangplekken zijn er per 1 januari 2025 nodig?", 97_500),
+        ("Hoeveel amv-plekken heeft het COA nu?", 4_300),
+        ("Hoeveel plekken voor alleenstaande minderjarige vreemdelingen zitten in de capaciteitsraming?", 8_140),
+        ("How many reception places are needed on 1 January 2025?", 97_500),
+        ("hoeveel oekrainers zijn er in nederland", 108_000),
+        ("Hoeveel statushouders zitten er op 1 januari 2026 in de asielopvang?", 48_500),
+        ("Wat is de taakstelling voor de tweede helft van 2024?", 17_000),
+        ("Hoeveel GOO-plekken zijn er per 1 januari 2025 nodig?", 120_000),
+        ("Hoeveel geld is er sinds eind 2022 incidenteel naar de PRT's gegaan?", 6_200_000),
+    ],
+)
+def test_key_figures_in_peoples_words(assistant, question, expected):
+    answer = ask(assistant, question)
+    assert answer.answered and expected in values(answer)
+    assert all(c.quote and c.section and c.date for c in answer.citations)
+    assert ungrounded_numbers(answer, [question]) == []
+
+
+@pytest.mark.parametrize(
+    "question,result",
+    [
+        ("Hoeveel amv-plekken komt het COA per 1 januari 2025 tekort ten opzichte van de huidige 4.300?", 5_200),
+        ("Hoeveel hoger is de opvangbehoefte per 1 januari 2025 dan de capaciteitsraming van 96.000?", 1_500),
+        ("Wat is de taakstelling van Amsterdam en Rotterdam samen in 2024-II?", 1_508),
+        ("Welk percentage van de inwoners van Nederland woont in Zuid-Holland?", 21.3),
+    ],
+)
+def test_derived_figures_show_their_formula(assistant, question, result):
+    answer = ask(assistant, question)
+    computed = [c for c in answer.computations if abs(abs(c.result) - result) < 0.05]
+    assert computed, answer.answer
+    assert computed[0].formula in answer.answer  # the reader sees how it was computed
+    assert all(f.citation or f.sql for f in computed[0].inputs)
+
+
+@pytest.mark.parametrize(
+    "question,expected",
+    [
+        ("Wat is de taakstelling van Rotterdam in 2024-II?", 634),
+        ("taakstelling vlieland 2024-II", 2),
+        ("Wat moet Almere in de tweede helft van 2024 huisvesten?", 211),
+        ("Wat is de taakstelling van Den Haag in 2024-II?", 535),
+        ("Hoeveel inwoners heeft Den Bosch?", 156_538),
+        ("taakstelling Rotterdm 2024-II", 634),
+    ],
+)
+def test_per_gemeente(assistant, question, expected):
+    answer = ask(assistant, question)
+    assert expected in values(answer), answer.answer
+
+
+def test_computed_taakstelling_is_labelled_everywhere(assistant):
+    answer = ask(assistant, "Wat is de taakstelling van Rotterdam in 2024-II?")
+    figure = next(f for f in answer.figures if f.value == 634)
+    assert figure.computed and figure.official is False
+    assert "ceil" in figure.formula and "17590672" in figure.formula.replace(".", "")
+    assert "1 januari 2022" in figure.caveat or "2022" in figure.caveat
+    assert "niet officieel" in answer.answer.lower()
+    assert {"huisvestingswet_2014_versie_2015-10-12", "minvws_dashboard_gemeenten_veiligheidsregio_bevolking",
+            "2024-04-25_brief_opvang_ontheemden_taakstelling"} <= {c.doc_id for c in answer.citations}
+
+
+@pytest.mark.parametrize(
+    "question,expected",
+    [
+        ("Hoeveel gemeenten liggen er in Zeeland?", 13),
+        ("Welke gemeente in Limburg heeft de hoogste taakstelling in 2024-II?", 118),
+        ("Wat is de taakstelling 2024-II van veiligheidsregio Twente?", 618),
+    ],
+)
+def test_aggregates_and_rankings(assistant, question, expected):
+    assert expected in values(ask(assistant, question))
+
+
+def test_ranking_per_province_has_a_chart(assistant):
+    answer = ask(assistant, "Wat is de taakstelling per provincie in 2024-II?")
+    assert answer.chart and len(answer.chart) == 12
+
+
+@pytest.mark.parametrize(
+    "turns,expected",
+    [
+        (["Hoeveel opvangplekken zijn er per 1 januari 2025 nodig?", "En een jaar later?"], 133_500),
+        (["Wat is de taakstelling van Rotterdam in 2024-II?", "En die van Maastricht?"], 118),
+        (["Wat is de taakstelling van Almere in 2024-II?", "en hoeveel inwoners heeft die gemeente?"], 217_828),
+        (["What is the housing quota of Rotterdam in 2024-II?", "and for Maastricht?"], 118),
+    ],
+)
+def test_follow_ups(assistant, turns, expected):
+    assert expected in values(ask(assistant, *turns))
+
+
+@pytest.mark.parametrize(
+    "question,names",
+    [
+        ("Hoeveel inwoners heeft Bergen?", {"Bergen (NH.)", "Bergen (L.)"}),
+        ("Wat is de taakstelling van Groningen in 2024-II?", {"Groningen"}),
+    ],
+)
+def test_ambiguity_is_said(assistant, question, names):
+    answer = ask(assistant, question)
+    assert len(answer.candidates) >= 2
+    assert all(n in answer.answer for n in names)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Wat is de taakstelling van Rotterdam in 2025-I?",
+        "Hoeveel opvangplekken zijn er per 1 januari 2027 nodig?",
+        "Wat is de taakstelling van Antwerpen in 2024-II?",
+        "Hoeveel kost de opvang van één asielzoeker per jaar?",
+        "Wat voor weer wordt het morgen in Den Haag?",
+        "Hoeveel statushouders heeft Utrecht al gehuisvest?",
+    ],
+)
+def test_abstains_when_the_sources_do_not_hold_it(assistant, question):
+    answer = ask(assistant, question)
+    assert not answer.answered
+    assert "niet in de bronnen" in answer.answer
+    assert ungrounded_numbers(answer, [question]) == []
+
+
+def test_text_answer_quotes_its_passage(assistant):
+    answer = ask(assistant, "Wie bepaalt welke asielzoeker waar wordt geplaatst?")
+    assert answer.answered and answer.kind == "text"
+    assert "COA" in answer.answer
+    assert any("Spreidingswet" in c.section and "COA bepaalt" in c.quote for c in answer.citations)
+
+
+def test_newest_source_wins_and_older_is_named(assistant):
+    answer = ask(assistant, "Tot wanneer geldt de tijdelijke bescherming?")
+    dates = [f.value_date for f in answer.figures]
+    assert dates[0] == "2026-03-04" and "2025-03-04" in dates
+    assert "4 maart 2026" in answer.answer and "Eerder, in de brief van 25 april 2024: 4 maart 2025" in answer.answer
+
+
+def test_pinned_source_gets_its_own_value(assistant):
+    answer = ask(assistant, "Tot wanneer geldt de tijdelijke bescherming volgens de brief van april 2024?")
+    assert [f.value_date for f in answer.figures][0] == "2025-03-04"
+
+
+def test_partial_document_and_law_version_are_labelled(assistant):
+    partial = ask(assistant, "Wanneer activeerde het kabinet het staatsnoodrecht?")
+    assert "tekst onvolledig" in partial.answer
+    law = ask(assistant, "Wat zegt artikel 29 van de Huisvestingswet?")
+    assert "versie 12 oktober 2015" in law.answer
+
+
+@pytest.mark.parametrize(
+    "value,language,text",
+    [(97_500, "nl", "97.500"), (97_500, "en", "97,500"), (6.2, "nl", "6,2"), (17_590_672, "nl", "17.590.672")],
+)
+def test_number_format(value, language, text):
+    assert number(value, language) == text
+
+
+def test_rendering_keeps_qualifier_and_peildatum(assistant):
+    answer = ask(assistant, "Hoeveel ontheemden uit Oekraïne zijn er in Nederland?")
+    assert "ca. **108.000" in answer.answer and "per 10 maart 2024" in answer.answer
+    english = ask(assistant, "How many displaced Ukrainians are there in the Netherlands?")
+    assert english.language == "en" and "108,000" in english.answer and "10 March 2024" in english.answer
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 10_000, "\x00\x01\x02", "'; DROP TABLE gemeenten; --",
+                                      "<script>alert(1)</script>"])
+def test_bad_input_gets_a_clear_answer(assistant, question):
+    answer = ask(assistant, question)
+    assert answer.answer and not answer.answered
+
+
+def test_cli_ask_json_is_one_object_per_question(indexed, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_DB", str(indexed.db_path))
+    result = CliRunner().invoke(cli, ["ask", "--json", "Wat is de taakstelling van Rotterdam in 2024-II?",
+                                      "En die van Maastricht?"])
+    assert result.exit_code == 0, result.output
+    objects = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert len(objects) == 2
+    first = objects[0]
+    assert {"question", "answer", "answered", "language", "figures", "citations"} <= set(first)
+    figure = next(f for f in first["figures"] if f["value"] == 634)
+    assert figure["computed"] and figure["formula"] and figure["period"] == "2024-II"
+    assert {"doc_id", "title", "date", "section", "quote"} <= set(first["citations"][0])
+    assert any(f["value"] == 118 for f in objects[1]["figures"])
