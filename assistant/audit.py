@@ -1,0 +1,175 @@
+"""The audit log: which questions were asked and what each answer rested on, in SQLite.
+
+It lives in its own file (db/audit.db by default, ASSISTANT_AUDIT_DB to move it) because the figures
+database is rebuilt and opened read-only. It stores the question, the answered flag, the figures and
+citations used and the latency: no IP address, user agent, session or user id, by design.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .config import Settings
+from .models import Answer
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000  # longer questions are refused by the engine anyway
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,           -- UTC, ISO 8601
+    channel TEXT NOT NULL,        -- 'api' or 'chat'
+    question TEXT NOT NULL,
+    language TEXT,
+    kind TEXT,
+    answered INTEGER NOT NULL,
+    figures TEXT NOT NULL,        -- JSON list: label, value, unit, period, source, computed, official
+    citations TEXT NOT NULL,      -- JSON list: doc_id, title, date, section
+    latency_ms REAL
+);
+CREATE INDEX IF NOT EXISTS audit_time ON audit(time);
+"""
+
+
+def encodable(text: str) -> str:
+    """SQLite stores UTF-8: a lone surrogate (possible in JSON input) becomes '?'."""
+    return text.encode("utf-8", errors="replace").decode("utf-8")
+
+
+def audit_path(settings: Settings | None = None) -> Path:
+    """ASSISTANT_AUDIT_DB, else audit.db next to the figures database."""
+    if os.environ.get("ASSISTANT_AUDIT_DB"):
+        return Path(os.environ["ASSISTANT_AUDIT_DB"])
+    settings = settings or Settings.from_env()
+    return settings.db_path.parent / "audit.db"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    time: str
+    channel: str
+    question: str
+    language: str | None
+    kind: str | None
+    answered: bool
+    figures: list[dict]
+    citations: list[dict]
+    latency_ms: float | None
+
+    def to_json_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def figures_used(answer: Answer) -> list[dict]:
+    """The shown figures and the inputs of every computation, each once."""
+    seen, out = set(), []
+    for f in [*answer.figures, *(i for c in answer.computations for i in c.inputs)]:
+        key = (f.label, f.value, f.value_date, f.period, f.source)
+        if key in seen:
+            continue
+        seen.add(key)
+        item = {"label": f.label, "value": f.value if f.value_date is None else f.value_date,
+                "unit": f.unit, "period": f.period, "source": f.source, "computed": f.computed,
+                "official": f.official}
+        out.append({k: v for k, v in item.items() if v is not None})
+    return out
+
+
+def citations_used(answer: Answer) -> list[dict]:
+    return [{"doc_id": c.doc_id, "title": c.title, "date": c.date, "section": c.section}
+            for c in answer.citations]
+
+
+class AuditLog:
+    """Append-only and safe to share between threads: one short connection per call."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._ready = False
+
+    def _connect(self) -> sqlite3.Connection:
+        if not self._ready:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=10)
+        if not self._ready:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
+            self._ready = True
+        return conn
+
+    def record(self, answer: Answer, channel: str, latency_ms: float | None = None) -> int | None:
+        """Log one answer; a failing log is reported but never costs the user the answer."""
+        row = (
+            datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            channel,
+            encodable((answer.question or "")[:MAX_QUESTION_CHARS]),
+            answer.language,
+            answer.kind,
+            int(bool(answer.answered)),
+            encodable(json.dumps(figures_used(answer), ensure_ascii=False)),
+            encodable(json.dumps(citations_used(answer), ensure_ascii=False)),
+            latency_ms if latency_ms is not None else answer.latency_ms,
+        )
+        try:
+            with self._lock:
+                conn = self._connect()
+                try:
+                    with conn:
+                        cur = conn.execute(
+                            "INSERT INTO audit (time, channel, question, language, kind, answered, figures,"
+                            " citations, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                    return cur.lastrowid
+                finally:
+                    conn.close()
+        except (sqlite3.Error, ValueError) as e:  # ValueError: text SQLite cannot encode
+            log.error("audit log %s not written: %s", self.path, e)
+            return None
+
+    def tail(self, n: int = 20) -> list[AuditEntry]:
+        """The latest n entries, oldest first (as `tail` shows them)."""
+        if not self.path.exists():
+            return []
+        with self._lock:
+            conn = self._connect()
+            try:
+                rows = conn.execute(
+                    "SELECT id, time, channel, question, language, kind, answered, figures, citations,"
+                    " latency_ms FROM audit ORDER BY id DESC LIMIT ?", (max(0, n),)).fetchall()
+            finally:
+                conn.close()
+        return [
+            AuditEntry(id=r[0], time=r[1], channel=r[2], question=r[3], language=r[4], kind=r[5],
+                       answered=bool(r[6]), figures=json.loads(r[7]), citations=json.loads(r[8]),
+                       latency_ms=r[9])
+            for r in reversed(rows)
+        ]
+
+
+def plain(value) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def format_entry(e: AuditEntry) -> str:
+    """One entry as a few readable lines for `assistant audit tail`."""
+    flag = "answered" if e.answered else "NOT answered"
+    latency = f"{e.latency_ms:.0f} ms" if e.latency_ms is not None else "? ms"
+    lines = [f"#{e.id} {e.time} [{e.channel}] {flag}, {e.kind}, {latency}", f"  Q: {e.question}"]
+    for f in e.figures:
+        extra = ", ".join(x for x in ("computed" if f.get("computed") else "",
+                                      "official" if f.get("official") else "") if x)
+        lines.append(f"  figure: {f.get('label')} = {plain(f.get('value'))} {f.get('unit', '')} ({f.get('period', '')})"
+                     + (f" [{extra}]" if extra else "") + (f" ← {f['source']}" if f.get("source") else ""))
+    for c in e.citations:
+        lines.append(f"  cited: {c.get('title')} ({c.get('date')}), {c.get('section')}")
+    return "\n".join(lines)
