@@ -174,10 +174,10 @@ class Conversation:
     def _answer(self, raw: str) -> Answer:
         question = clean_question(raw)
         if not question:
-            return Answer(question=raw, answer=TEXT["nl"]["empty"], kind="error")
+            return Answer(question=question, answer=TEXT["nl"]["empty"], kind="error")
         if len(question) > MAX_QUESTION_CHARS:
             lang = "en" if " the " in question[:500].lower() else "nl"
-            return Answer(question=raw[:200], answer=TEXT[lang]["too_long"], kind="error", language=lang)
+            return Answer(question=question[:200], answer=TEXT[lang]["too_long"], kind="error", language=lang)
         a = self.assistant
         mentions = a.places.find(question)
         intent = understand(question, mentions)
@@ -277,14 +277,25 @@ class Executor:
                notes=(), candidates=(), chart=None) -> Answer:
         text = "\n".join(line for line in lines if line)
         text += render.sources_block(self.citations, self.lang)
-        if self.lang != "nl":  # a citation's note is read by the asker: in the asker's language
+        if self.lang != "nl":  # notes and labels are read by the asker: in the asker's language
             self.citations = [c.model_copy(update={"note": render.note(c.note, self.lang)}) if c.doc_type != "tabel" else c
                               for c in self.citations]
+            figures = [self.english(f) for f in figures]
+            computations = [c.model_copy(update={"inputs": [self.english(f) for f in c.inputs]}) for c in computations]
         return Answer(
             question=self.intent.question, answer=text, answered=answered, language=self.lang, kind=kind,
             figures=list(figures), computations=list(computations), citations=self.citations,
             notes=list(notes), candidates=list(candidates), chart=chart,
         )
+
+    def english(self, f: Figure) -> Figure:
+        """The figure's label from the catalogue's English name, keeping the place it is about."""
+        m = self.plan.catalogue.get(f.metric or "")
+        if m is None or f.label not in (m.label_nl, f"{f.metric} {f.scope}", f"inwoners {f.scope}",
+                                        f"taakstelling {f.scope}"):
+            return f
+        label = self.label(f.metric) + (f" — {f.scope}" if f.scope and f.scope not in ("Nederland",) and m.table != "kerncijfers" else "")
+        return f.model_copy(update={"label": label})
 
     def abstain(self, reason: str, have: list[Figure] | str = ()) -> Answer:
         """Say plainly that the sources do not answer, and show (with their sources) what they do hold."""
@@ -389,7 +400,7 @@ class Executor:
                 for f in fs:
                     lines.append(self.figure_line(f, place_label=place.label(self.lang)))
                     figures.append(f)
-                    chart.append((f"{place.name} {period or ''}".strip(), f.value))
+                    chart.append((f"{place.label(self.lang)} {period or ''}".strip(), f.value))
                 computations.extend(comps)
         if not figures and p.metric == "inwoners" and p.periods_asked:
             asked = ", ".join(pr.text or render.period(pr.value, self.lang) for pr in p.periods_asked)
@@ -439,7 +450,11 @@ class Executor:
             else:
                 scope = p.places[0] if p.places else Place("land", "Nederland")
                 fs = self.tools.ranking(p.metric, scope.kind, scope.name, period, p.top_n or 1, lowest)
-            header = f"{self.label(p.metric)}" + (f" — {render.period(period, self.lang)}" if period else "")
+            per = {"provincie": ("per provincie", "per province"),
+                   "veiligheidsregio": ("per veiligheidsregio", "per safety region")}.get(p.group)
+            name = self.label(p.metric) if not per else (
+                f"{self.label(p.metric).split(' per ')[0]} {per[self.lang == 'en']}")
+            header = name + (f" — {render.period(period, self.lang)}" if period else "")
             lines.append(f"**{header}**")
             for i, f in enumerate(fs, start=1):
                 lines.append(f"{i}. {f.label}: **{render.number(f.value, self.lang)}** {render.unit(f.unit, self.lang)}")

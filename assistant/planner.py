@@ -144,7 +144,8 @@ def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: lis
             if p.periods_asked and not p.periods:
                 p.reason, p.have = "no_period", known_halves
                 return p
-        if ranking and p.metric in RANKABLE and (group or not regional or all(pl.kind != "gemeente" for pl in regional)):
+        if ranking and p.metric in RANKABLE and (p.metric != "aantal_gemeenten" or group) and (
+                group or not regional or all(pl.kind != "gemeente" for pl in regional)):
             p.kind = "ranking"
             p.group = group if not any(pl.kind == group for pl in regional) else None
             if p.group is None and regional:

@@ -40,6 +40,8 @@ def number(value: float | int | None, language: str = "nl") -> str:
     """97.500 in Dutch, 97,500 in English; one decimal where the value has one."""
     if value is None:
         return "?"
+    if value < 0:
+        return "−" + number(-value, language)  # the minus sign, as in the formulas
     if float(value).is_integer():
         text = f"{int(value):,}"
     else:

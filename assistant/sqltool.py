@@ -7,6 +7,7 @@ allow-listed tables and views, parameters are bound, and every query has a row a
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,7 @@ class SQLTool:
     path: Path
     max_rows: int = 1000
     time_limit_s: float = 1.0
-    _conn: sqlite3.Connection | None = field(default=None, repr=False)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
 
     @classmethod
     def open(cls, settings: Settings | None = None, **kwargs) -> "SQLTool":
@@ -65,14 +66,16 @@ class SQLTool:
 
     @property
     def conn(self) -> sqlite3.Connection:
-        if self._conn is None:
+        """One read-only connection per thread, so each query's time limit is its own."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
             if not self.path.exists():
                 raise SQLError(f"figures database {self.path} does not exist; run `assistant db build`")
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
             schema = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")} | SCHEMA_TABLES
             conn.set_authorizer(lambda *args: _authorizer(schema, *args))
-            self._conn = conn
-        return self._conn
+            self._local.conn = conn
+        return conn
 
     def query(self, sql: str, params: dict | tuple = ()) -> QueryResult:
         if not isinstance(sql, str) or not sql.strip():
@@ -111,9 +114,10 @@ class SQLTool:
         )
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
 
 
 def _authorizer(schema, action, arg1, arg2, db_name, trigger_or_view):
