@@ -1,0 +1,633 @@
+"""The hybrid retrieval index: BM25 (Dutch stemming) and e5 vectors in Chroma, fused by rank.
+
+Layout of `index_dir`:
+
+    current.json            pointer to the live build; replaced atomically (os.replace)
+    builds/<id>/            chunks.json (passages + document metadata) and bm25/ of one build
+    embeddings.sqlite       vector cache: sha256(embedder name, passage text) -> vector
+    chroma/                 the embedded Chroma store (unless ASSISTANT_CHROMA_URL names a server)
+
+A build writes a new build directory and a new Chroma collection and only then moves the pointer,
+so an interrupted or failed build leaves the previous index in use. Vectors come from the cache
+whenever the passage text and the embedder are unchanged, so rebuilding costs seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import sys
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from .config import Settings
+from .embeddings import ChromaEmbeddingFunction, Embedder, load_embedder
+from .knowledge import Document, DocumentError, chunk_document, clean, defined_term, load_document, sentences
+from .models import Citation
+
+# "wat is een woningmarktregio?", "wat verstaat de wet onder …", "what is a permit holder?" - but
+# not "wat is de taakstelling voor 2024-II?", which asks for a figure, not a definition
+DEFINITION_QUESTION = re.compile(
+    r"\b(wat (is|zijn) (?!(de|het|die|dat|er|nu)\b)|wat betekent|verstaan|verstaat|definitie|betekenis|"
+    r"wie (is|zijn) (een|volgens)|what (is|are) (a|an)\b|what does .* mean|meaning|defin)"
+)
+FORMAT = 1  # of a build's files; part of the fingerprint, so a new format means a rebuild
+RRF_K = 10  # reciprocal-rank-fusion constant; small because a top hit of one ranker should count
+QUOTE_CHARS = 600
+
+
+class IndexMissing(RuntimeError):
+    """Search before any build: tell the user what to run."""
+
+
+@dataclass
+class BuildReport:
+    documents: int = 0
+    chunks: int = 0
+    embedded: int = 0  # vectors computed in this build
+    cached: int = 0  # vectors taken from the cache
+    unchanged: bool = False  # nothing to do: the live index already matches the corpus
+    errors: list[str] = field(default_factory=list)  # one line per unusable file
+    guessed: dict[str, list[str]] = field(default_factory=dict)  # doc_id -> guessed fields
+    seconds: float = 0.0
+    build: str | None = None
+
+
+# --- text for BM25 and the embedder ----------------------------------------------------------
+
+
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN_PLUS
+
+    # English too: questions may be English and words like "the" must not count as matches
+    return frozenset(_fold(w) for w in STOPWORDS_DUTCH + STOPWORDS_EN_PLUS + ("per",))
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+class Tokenizer:
+    """Lower case, accents folded (Oekraïne = Oekraine), 96.000 = 96000, Dutch Snowball stems."""
+
+    def __init__(self):
+        import Stemmer
+
+        self.stemmer = Stemmer.Stemmer("dutch")
+        self.stopwords = _stopwords()
+        self.glossary = _glossary()
+
+    def __call__(self, text: str) -> list[str]:
+        words = [w for w in self.words_of(text) if w not in self.stopwords and (len(w) > 1 or w.isdigit())]
+        return self.stemmer.stemWords(words)
+
+    @staticmethod
+    def words_of(text: str) -> list[str]:
+        return re.findall(r"\w+", re.sub(r"(?<=\d)[.,](?=\d{3}\b)", "", _fold(text)))  # 96.000 -> 96000
+
+    def expand(self, query: str) -> str:
+        """The question plus the Dutch glossary terms of its English words (both rankers use it)."""
+        extra = [dutch for word in self.words_of(query) for dutch in self.glossary.get(word, ())]
+        return f"{query} ({' '.join(dict.fromkeys(extra))})" if extra else query
+
+    def groups(self, query: str) -> list[set[str]]:
+        """Per word of the question its stem and the stems of its Dutch translations.
+
+        A sentence matching two translations of one word ("statushouders", "vergunninghouders")
+        should not outscore one that matches two different words of the question.
+        """
+        out = []
+        for word in dict.fromkeys(self.words_of(query)):
+            group = set(self(" ".join([word, *self.glossary.get(word, ())])))
+            if group and group not in out:
+                out.append(group)
+        return out
+
+
+# English questions meet Dutch documents: BM25 only sees the Dutch words, and e5-small bridges
+# the languages poorly for short questions. This glossary of the domain's vocabulary adds the
+# Dutch terms to an English question before it is ranked (both rankers) and quoted. The last
+# lines are Dutch words the documents express otherwise (a law gives a formula, not a calculation).
+GLOSSARY = """
+asylum: asiel asielzoekers | seeker seekers: asielzoekers | reception: opvang opvangplekken
+shelter shelters: opvang opvanglocatie | accommodation: opvang accommodatie huisvesting
+places place beds bed spots: plekken opvangplekken | capacity: capaciteit capaciteitsbehoefte
+housing housed house: huisvesting huisvesten woonruimte | home homes dwelling dwellings: woning woonruimte
+holder holders: statushouders vergunninghouders | permit permits licence license: vergunning
+residence: verblijfsvergunning verblijfsstatus verblijf | refugee refugees: vluchtelingen statushouders
+municipality municipalities municipal: gemeente gemeenten gemeentelijke | province provinces provincial: provincie provinciale
+mayor mayors: burgemeester burgemeesters | aldermen alderman: wethouders | council: gemeenteraad
+commissioner commissioners: commissarissen | king: koning | cabinet government: kabinet rijk
+secretary: staatssecretaris | minister: minister | law act statute: wet | bill: wetsvoorstel
+article: artikel | quota target targets task: taakstelling opgave | forecast forecasts projection prognosis: prognose
+estimate estimated: raming | inflow influx intake: instroom | outflow: uitstroom | throughput transit: doorstroom doorstroomlocatie
+unaccompanied minors minor: amv minderjarige alleenstaande | youth young children: jongeren kinderen
+ukraine ukrainian ukrainians: oekraine oekraiense | displaced: ontheemden | temporary: tijdelijke
+protection: bescherming | directive: richtlijn | extended extension extend: verlengd verlenging verlengen
+emergency: noodrecht staatsnoodrecht | responsible responsibility: verantwoordelijk verantwoordelijkheid
+contribution fee: bijdrage | pay paid: betalen bijdrage | income earnings: inkomsten inkomen
+allowance: leefgeld | energy utilities electricity: gas water elektra | cost costs: kosten
+conversion renovation renovations: verbouwingen transitiekosten | grant grants subsidy payment payments: uitkering uitkeringen vergoedingen
+money funding funds: euro miljoen financiering | spend spent: besteden | fine fines penalty: boete
+population inhabitants residents: inwoners bevolking bevolkingscijfers | formula: formule
+calculate calculated computed: formule uitkomst | rounded: afgerond | half: helft halfjaar kalenderhalfjaar
+first: eerste | second: tweede | third: derde
+report: verslag | distribution distributed spread spreading: verdeling spreiding verdeeld verdeelbesluit
+allocation: verdeelbesluit verdeling | designate designated: aanwijzen | letter: brief
+signed signature: groet | annex annexes appendix attachment: bijlage bijlagen | small: kleinschalige
+return: terugkeer | departure leave: vertrek | stay: verblijf | long: langere | term: termijn
+away absent absence: afwezig | days: dagen | months: maanden | year years: jaar jaren
+inspector supervisor: toezichthouder | enter: binnen treden | consent permission: toestemming
+ordinance bylaw regulation: verordening huisvestingsverordening | backlog arrears: achterstand
+war: oorlog | russia: rusland | european: europese | measures: maatregelen | registered: ingeschreven
+merger mergers reorganisation: herindeling indeling | voluntary voluntarily: vrijwillig
+agree agreement agreements: afspraken | regional: regietafels | minimum least: minimaal
+force effect: werking kracht | when: datum | freely free: vrij | rent renting: gebruik geven
+administrative: bestuurlijke bestuursrechtelijke | maximum highest: hoogste maximaal
+enforce enforces enforcement: handhaving handhaven | supervise supervision oversight supervisor: toezicht toezichthouder
+obligation obliged obligatory mandatory compulsory required: verplicht verplichting | effort efforts: inspanning inspanningsverplichting
+executive board: college gedeputeerde | publish published announce announced: bekendmaken bekendgemaakt gepubliceerd
+decide decision decides: besluit besluiten | apply application applicant: aanvraag aanvrager
+refuse refused refusal: weigeren geweigerd | withdraw withdrawn revoke revoked: intrekken ingetrokken
+purchase buy sale sell: koop koopprijs verkoop | price: prijs | tenant tenants: huurders | owner landlord: eigenaar verhuurder
+corporation corporations association associations: corporaties woningcorporaties instellingen | affordable cheap: goedkope
+shortage scarcity: schaarste | region: regio woningmarktregio | national nationwide: landelijk nederland
+ministry: ministerie | justice: justitie | security: veiligheid | interior: binnenlandse | migration: migratie
+integration: integratie | participation: participatie | job jobs employment: werk | education: onderwijs
+care health medical: zorg medische | food catering meals: eetgeld catering | week weekly: week | month monthly: maand
+evaluate evaluated evaluation: evaluatie geevalueerd | summer: zomer | invasion: invasie | nationality: nationaliteit
+number amount: aantal | total: totaal | expected expectation expect: verwachting verwacht | need needed needs demand: behoefte nodig
+realise realised realize realized built: realiseren gerealiseerd | location locations site sites: locatie locaties
+building buildings premises: pand panden | reclaim recover repay repaid: terugvorderen vordert | inflation: inflatie
+compensation compensate: compensatie vergoeding | exception exempt: uitzondering | transitional: overgangsbepalingen
+amend amended amendment: wijziging gewijzigd | consultation: consultatie | parliament: kamer | proposal: voorstel wetsvoorstel
+phase phases stage: fase fasen | socioeconomic: sociaaleconomische | cycle: cyclus | again: opnieuw | reason why: omdat reden
+berekend berekenen berekent berekening: formule uitkomst | calculation: formule uitkomst
+statushouder statushouders: vergunninghouder vergunninghouders | vergunninghouder vergunninghouders: statushouder statushouders
+"""
+
+
+def _glossary() -> dict[str, list[str]]:
+    table = {}
+    for entry in GLOSSARY.replace("\n", " | ").split("|"):
+        if ":" in entry:
+            english, dutch = entry.split(":")
+            for word in english.split():
+                table[word] = dutch.split()
+    return table
+
+
+def passage_text(title: str, section: str, text: str) -> str:
+    """What is embedded and indexed for a chunk: its place in the document, then its words."""
+    body = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)  # Markdown links: keep the words only
+    body = re.sub(r"https?://\S+", "", body)
+    return f"{title}\n{section}\n{clean(body)}"
+
+
+# --- the index --------------------------------------------------------------------------------
+
+
+class Index:
+    """Open the live build; `search` returns citations, `build` (re)indexes the documents."""
+
+    def __init__(self, settings: Settings, cache_path: Path | None = None):
+        self.settings = settings
+        self.dir = Path(settings.index_dir)
+        self.cache_path = Path(cache_path) if cache_path else self.dir / "embeddings.sqlite"
+        self.embedder: Embedder | None = load_embedder(settings.embedder)
+        self.tokenize = Tokenizer()
+        self.manifest: dict | None = None
+        self.chunks: list[dict] = []
+        self.documents: dict[str, dict] = {}
+        self._bm25 = None
+        self._client = None
+        self._collection = None
+        self._doc_rows: dict[str, np.ndarray] = {}
+        self._idf: np.ndarray | None = None
+        self._defines: dict[int, set[str]] = {}
+        self._stamp: int | None = None
+        self._load()
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, cache_path: Path | None = None) -> "Index":
+        """Cheap: reads the pointer, chunks and BM25; Chroma and the model load on first use."""
+        return cls(settings or Settings.from_env(), cache_path)
+
+    def _load(self):
+        pointer = self.dir / "current.json"
+        if not pointer.exists():
+            return
+        self._stamp = pointer.stat().st_mtime_ns
+        manifest = json.loads(pointer.read_text())
+        build_dir = self.dir / "builds" / manifest["build"]
+        data = json.loads((build_dir / "chunks.json").read_text())
+        import bm25s
+
+        self._bm25 = bm25s.BM25.load(str(build_dir / "bm25"))
+        doc_freq = np.diff(self._bm25.scores["indptr"])  # passages per token, for quote choice
+        self._idf = np.log(1 + (len(data["chunks"]) - doc_freq + 0.5) / (doc_freq + 0.5))
+        self.manifest, self.chunks, self.documents = manifest, data["chunks"], data["documents"]
+        self._collection = None
+        rows: dict[str, list[int]] = {}
+        for i, chunk in enumerate(self.chunks):
+            rows.setdefault(chunk["doc_id"], []).append(i)
+        self._doc_rows = {doc_id: np.array(ids) for doc_id, ids in rows.items()}
+        terms = {i: defined_term(c["text"]) for i, c in enumerate(self.chunks)}
+        self._defines = {i: set(self.tokenize(term)) for i, term in terms.items() if term}
+
+    def _refresh(self):
+        """Pick up a build that another process published (a server keeps serving the newest)."""
+        try:
+            stamp = (self.dir / "current.json").stat().st_mtime_ns
+        except FileNotFoundError:
+            return
+        if stamp != self._stamp:
+            self._load()
+
+    # --- search -------------------------------------------------------------------------------
+
+    @property
+    def dense(self) -> bool:
+        """Vectors are usable only if the live build was embedded by the configured model."""
+        return bool(self.embedder and self.manifest and self.manifest.get("embedder") == self.embedder.name)
+
+    def search(
+        self, query: str, k: int = 5, doc_ids: list[str] | None = None, mode: str = "hybrid"
+    ) -> list[Citation]:
+        """Top-k passages for a question, fused from BM25 and vector ranks (`mode` for benchmarks)."""
+        self._refresh()
+        if self.manifest is None:
+            raise IndexMissing(f"no index in {self.dir}: run `assistant index build`")
+        if not query.strip() or not self.chunks:
+            return []
+        depth = max(3 * k, 30)
+        expanded = self.tokenize.expand(query)
+        groups = self.tokenize.groups(query)
+        rankings = []
+        if mode in ("hybrid", "lexical") or not self.dense:
+            rankings.append(self._lexical(self.tokenize(expanded), depth, doc_ids))
+        if mode in ("hybrid", "dense") and self.dense:
+            rankings.append(self._vector(expanded, depth, doc_ids))
+        fused: dict[int, float] = {}
+        for ranking in rankings:
+            for rank, row in enumerate(ranking):
+                fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
+        if mode == "hybrid" and DEFINITION_QUESTION.search(_fold(query)):
+            # a third, double-weight ranking: the passages defining a term of the question
+            defining = sorted(self._definitions(groups, doc_ids), key=lambda row: -fused.get(row, 0.0))
+            for rank, row in enumerate(defining):
+                fused[row] = fused.get(row, 0.0) + 2.0 / (RRF_K + rank + 1)
+        best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+        return [self._citation(row, score, groups) for row, score in best]
+
+    def _rows(self, doc_ids):
+        if doc_ids is None:
+            return None
+        found = [self._doc_rows[d] for d in doc_ids if d in self._doc_rows]
+        return np.concatenate(found) if found else np.array([], dtype=int)
+
+    def _lexical(self, tokens: list[str], depth: int, doc_ids) -> list[int]:
+        ids = self._bm25.get_tokens_ids(tokens)
+        if not ids:
+            return []
+        scores = self._bm25.get_scores_from_ids(ids)
+        rows = self._rows(doc_ids)
+        if rows is not None:
+            masked = np.zeros_like(scores)
+            masked[rows] = scores[rows]
+            scores = masked
+        top = np.argpartition(-scores, min(depth, len(scores) - 1))[:depth]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [int(i) for i in top if scores[i] > 0]
+
+    def _definitions(self, groups: list[set[str]], doc_ids) -> list[int]:
+        """Passages that define a term of a "what is …?" question (a law's begripsbepalingen)."""
+        asked = set().union(*groups)
+        rows = [row for row, term in self._defines.items() if term and term <= asked]
+        return [row for row in rows if doc_ids is None or self.chunks[row]["doc_id"] in doc_ids]
+
+    def _vector(self, query: str, depth: int, doc_ids) -> list[int]:
+        collection = self._chroma_collection()
+        where = None
+        if doc_ids is not None:
+            if not doc_ids:
+                return []
+            where = {"doc_id": {"$in": list(doc_ids)}}
+        result = collection.query(
+            query_embeddings=[self.embedder.query(query)],
+            n_results=min(depth, len(self.chunks)),
+            where=where,
+            include=[],
+        )
+        return [int(i) for i in result["ids"][0]]
+
+    def _citation(self, row: int, score: float, groups: list[set[str]]) -> Citation:
+        chunk = self.chunks[row]
+        doc = self.documents[chunk["doc_id"]]
+        return Citation(
+            doc_id=chunk["doc_id"],
+            title=doc["title"],
+            date=doc["date"],
+            section=chunk["section"],
+            quote=self.quote(chunk, groups),
+            doc_type=doc["doc_type"],
+            page=chunk["page"],
+            chunk_id=chunk["chunk_id"],
+            score=round(score, 5),
+            note=doc["note"],
+        )
+
+    def quote(self, chunk: dict, groups: list[set[str]]) -> str:
+        """The sentence, or two adjacent sentences, of the chunk that cover most of the question.
+
+        Coverage counts the question's words (or their translations) weighted by rarity. Only
+        text that stands verbatim in the document is returned (CONVENTIONS.md), so two sentences
+        are joined only where they are adjacent in the document itself.
+        """
+        parts = [p for p in (clean(s) for s in sentences(chunk["text"])) if p]
+        if not parts:
+            return clean(chunk["text"])
+        words = [set(self.tokenize(p)) for p in parts]
+        document = self.documents[chunk["doc_id"]]["normalized"]
+        best, best_score = parts[0], 0.0
+        for width in (0, 1):  # single sentences first: a pair must cover strictly more
+            for i in range(len(parts) - width):
+                j = i + width
+                text = f"{parts[i]} {parts[j]}" if width else parts[i]
+                if width and (len(text) > QUOTE_CHARS or text not in document):
+                    continue
+                score = self._overlap(words[i] | words[j], groups)
+                if score > best_score + 1e-9:
+                    best, best_score = text, score
+        return best
+
+    def _overlap(self, words: set[str], groups: list[set[str]]) -> float:
+        """IDF-weighted count of the question's words (or a translation) found in `words`."""
+        vocab, idf = self._bm25.vocab_dict, self._idf
+        found = (group & words for group in groups)
+        return sum(max(idf[vocab[w]] if w in vocab else 1.0 for w in hit) for hit in found if hit)
+
+
+    # --- Chroma -------------------------------------------------------------------------------
+
+    def _chroma(self):
+        if self._client is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            chroma_settings = ChromaSettings(anonymized_telemetry=False)
+            url = self.settings.chroma_url
+            if url:
+                parsed = urlparse(url if "://" in url else f"http://{url}")
+                self._client = chromadb.HttpClient(
+                    host=parsed.hostname,
+                    port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                    ssl=parsed.scheme == "https",
+                    settings=chroma_settings,
+                )
+            else:
+                self._client = chromadb.PersistentClient(path=str(self.dir / "chroma"), settings=chroma_settings)
+        return self._client
+
+    def _chroma_collection(self):
+        if self._collection is None:
+            self._collection = self._chroma().get_collection(
+                self.manifest["collection"], embedding_function=ChromaEmbeddingFunction(self.embedder)
+            )
+        return self._collection
+
+    def _collection_prefix(self) -> str:
+        # one Chroma server may hold the indexes of several index dirs: keep them apart
+        scope = hashlib.sha1(str(self.dir.resolve()).encode()).hexdigest()[:8]
+        return f"opgave-{scope}-"
+
+    # --- build --------------------------------------------------------------------------------
+
+    def build(self, paths=None, progress: bool = True) -> BuildReport:
+        """(Re)index the corpus: all documents under `paths` (default: the documents folder).
+
+        Unusable files are reported and skipped; everything else is indexed.
+        """
+        started = time.perf_counter()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / ".build.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time per index dir
+            self._load()  # another process may have built while we waited
+            report = self._build(paths, progress)
+        report.seconds = round(time.perf_counter() - started, 2)
+        return report
+
+    def _build(self, paths, progress: bool) -> BuildReport:
+        report = BuildReport()
+        docs = self._load_documents(paths or [self.settings.documents_dir], report)
+        chunks, documents = [], {}
+        for doc in docs:
+            documents[doc.doc_id] = {
+                "title": doc.title,
+                "date": doc.date,
+                "doc_type": doc.doc_type,
+                "note": doc.note,
+                "path": str(doc.path),
+                "normalized": clean(doc.text),
+            }
+            for chunk in chunk_document(doc):
+                record = dataclasses.asdict(chunk)
+                record["embed_text"] = passage_text(doc.title, chunk.section, chunk.text)
+                chunks.append(record)
+        report.documents, report.chunks = len(docs), len(chunks)
+        if not chunks:  # nothing readable: keep serving the last good index
+            return report
+        name = self.embedder.name if self.embedder else "lexical"
+        content = [(c["chunk_id"], c["embed_text"], c["page"]) for c in chunks]
+        fingerprint = hashlib.sha256(json.dumps([FORMAT, name, documents, content]).encode()).hexdigest()
+        if self.manifest and self.manifest.get("fingerprint") == fingerprint and self._live_ok():
+            report.unchanged, report.build = True, self.manifest["build"]
+            return report
+
+        vectors = None
+        if self.embedder:
+            vectors = self._vectors([c["embed_text"] for c in chunks], report, progress)
+        report.build = self.publish(chunks, documents, vectors, fingerprint, progress)
+        return report
+
+    def publish(self, chunks: list[dict], documents: dict, vectors, fingerprint: str, progress=True) -> str:
+        """Write a new build next to the live one, then switch the pointer; returns the build id.
+
+        `chunks` are Chunk records plus `embed_text`; `vectors` is None for a lexical index.
+        """
+        build_id = time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+        staging = self.dir / "builds" / f".{build_id}.tmp"
+        staging.mkdir(parents=True)
+        collection = None
+        try:
+            self._write_lexical(staging, chunks, documents)
+            if vectors is not None:
+                collection = self._collection_prefix() + build_id
+                self._write_vectors(collection, chunks, vectors, progress)
+            staging.rename(self.dir / "builds" / build_id)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            if collection:
+                self._drop(collection)
+            raise
+        name = self.embedder.name if vectors is not None else "lexical"
+        manifest = {"build": build_id, "embedder": name, "collection": collection, "fingerprint": fingerprint}
+        tmp = self.dir / f".current.{build_id}.json"
+        tmp.write_text(json.dumps(manifest, indent=1))
+        os.replace(tmp, self.dir / "current.json")  # the switch: atomic on POSIX
+        previous = self.manifest
+        self._load()
+        self._cleanup(keep={build_id, previous["build"] if previous else None})
+        return build_id
+
+    def _live_ok(self) -> bool:
+        if not (self.dir / "builds" / self.manifest["build"]).is_dir():
+            return False
+        if not self.manifest.get("collection"):
+            return True
+        try:
+            return self._chroma_collection().count() == len(self.chunks)
+        except Exception:  # collection gone (e.g. a wiped server): rebuild it
+            self._collection = None
+            return False
+
+    def _load_documents(self, paths, report: BuildReport) -> list[Document]:
+        files = []
+        for path in map(Path, paths):
+            if path.is_dir():
+                files += sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+            else:
+                files.append(path)
+        docs, seen = [], {}
+        for path in files:
+            try:
+                doc = load_document(path)
+                if doc.doc_id in seen:
+                    raise DocumentError(path, f"same document id as {seen[doc.doc_id].name}; rename one")
+            except DocumentError as e:
+                report.errors.append(str(e))
+                continue
+            seen[doc.doc_id] = path
+            if doc.guessed:
+                report.guessed[doc.doc_id] = doc.guessed
+            docs.append(doc)
+        return docs
+
+    def _write_lexical(self, build_dir: Path, chunks: list[dict], documents: dict):
+        import bm25s
+
+        bm25 = bm25s.BM25()
+        bm25.index([self.tokenize(c["embed_text"]) or [""] for c in chunks], show_progress=False)
+        bm25.save(str(build_dir / "bm25"))
+        public = [{k: v for k, v in c.items() if k != "embed_text"} for c in chunks]
+        data = json.dumps({"documents": documents, "chunks": public}, ensure_ascii=False)
+        (build_dir / "chunks.json").write_text(data)
+
+    def _vectors(self, texts: list[str], report: BuildReport, progress: bool) -> np.ndarray:
+        """Vectors for all passages: from the cache, embedding only what is new."""
+        name = self.embedder.name
+        keys = [hashlib.sha256(f"{name}\n{t}".encode()).hexdigest() for t in texts]
+        cache = EmbeddingCache(self.cache_path)
+        found = cache.get(keys)
+        first: dict[str, int] = {}  # one embedding per distinct text
+        for i, key in enumerate(keys):
+            if key not in found:
+                first.setdefault(key, i)
+        missing = list(first.items())
+        report.cached = len(texts) - len(missing)
+        report.embedded = len(missing)
+        if missing:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(missing), desc="embedding", unit="passage", file=sys.stderr, disable=not progress)
+            for start in range(0, len(missing), 16):
+                batch = missing[start : start + 16]
+                vectors = self.embedder.passages([texts[i] for _, i in batch])
+                new = dict(zip([k for k, _ in batch], vectors))
+                cache.put(new)  # committed per batch: an interrupted build keeps its work
+                found.update(new)
+                bar.update(len(batch))
+            bar.close()
+        cache.close()
+        return np.stack([found[k] for k in keys])
+
+    def _write_vectors(self, name: str, chunks: list[dict], vectors: np.ndarray, progress: bool):
+        from tqdm import tqdm
+
+        client = self._chroma()
+        collection = client.create_collection(
+            name,
+            embedding_function=ChromaEmbeddingFunction(self.embedder),
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+        step = min(client.get_max_batch_size(), 4096)
+        batches = range(0, len(chunks), step)
+        for start in tqdm(batches, desc="vectors", file=sys.stderr, disable=not progress or len(batches) < 2):
+            batch = chunks[start : start + step]
+            collection.add(
+                ids=[str(start + i) for i in range(len(batch))],  # row numbers: no lookup on search
+                embeddings=vectors[start : start + step],
+                metadatas=[{"doc_id": c["doc_id"]} for c in batch],
+            )
+
+    def _cleanup(self, keep: set):
+        """Remove builds and collections older than the previous one (left for open readers)."""
+        for path in (self.dir / "builds").iterdir():
+            if path.name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
+        for path in self.dir.glob(".current.*.json"):
+            path.unlink(missing_ok=True)
+        if not self.embedder:
+            return
+        prefix = self._collection_prefix()
+        for collection in self._chroma().list_collections():
+            if collection.name.startswith(prefix) and collection.name.removeprefix(prefix) not in keep:
+                self._drop(collection.name)
+
+    def _drop(self, name: str):
+        try:
+            self._chroma().delete_collection(name)
+        except Exception:  # already gone, or the server is down: the next build's cleanup retries
+            pass
+
+
+class EmbeddingCache:
+    """content hash -> float32 vector, in SQLite so many builds and processes can share it."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=60)
+        self.db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB)")
+
+    def get(self, keys: list[str]) -> dict[str, np.ndarray]:
+        found = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):
+            batch = unique[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            for key, blob in self.db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", batch):
+                found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put(self, vectors: dict[str, np.ndarray]):
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in vectors.items()],
+            )
+
+    def close(self):
+        self.db.close()
