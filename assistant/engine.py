@@ -47,6 +47,8 @@ TEXT = {
         "ambiguous": "„{name}” kan meerdere plaatsen zijn: {options}. Ik geef het antwoord voor elk.",
         "also_meant": "Uw vraag kan ook gaan over: {label}.",
         "older": "Eerder, in {title} van {date}: {value}.",
+        "same": "Zo ook {title} van {date}.",
+        "sum_of_gemeenten": "som van de berekende taakstellingen van de gemeenten",
         "newest": "Dit is de nieuwste bron die ik hierover heb ({date}).",
         "computed": "Berekend, niet officieel: art. 29 Huisvestingswet 2014, ceil(vg × iG / iN).",
         "both_versions": "Het COA publiceerde twee versies van deze opgave; ik toon beide, zonder er een te kiezen.",
@@ -72,6 +74,8 @@ TEXT = {
         "ambiguous": "“{name}” can mean several places: {options}. I answer for each.",
         "also_meant": "Your question may also be about: {label}.",
         "older": "Earlier, in {title} of {date}: {value}.",
+        "same": "{title} of {date} says the same.",
+        "sum_of_gemeenten": "sum of the computed quotas of its municipalities",
         "newest": "This is the newest source I have on this ({date}).",
         "computed": "Computed, not official: art. 29 Huisvestingswet 2014, ceil(vg × iG / iN).",
         "both_versions": "COA published two versions of this task; both are shown, neither is picked.",
@@ -350,7 +354,9 @@ class Executor:
             used.append(f)
         older = [f for f in figures if f not in shown]
         for f in older:
-            lines.append(self.t("older", title=self.doc_title(f), date=render.date(f.citation.date, self.lang),
+            agrees = any((f.value, f.value_date) == (g.value, g.value_date) for g in shown)
+            key = "same" if agrees else "older"
+            lines.append(self.t(key, title=self.doc_title(f), date=render.date(f.citation.date, self.lang),
                                 value=render.figure_value(f, self.lang).replace("**", "")) + self.cite(f.citation))
             used.append(f)
         if self.intent.now and shown:
@@ -415,8 +421,10 @@ class Executor:
         if any(f.computed for f in figures) and p.metric == "taakstelling_gemeente":
             lines.append("")
             lines.append(self.t("computed"))
-            lines.append(f"{self.t('how')}: " + "; ".join(
-                f"{c.inputs[1].scope} {c.period}: {self.formula_text(c)}" for c in computations if c.operation == "art29"))
+            how = [f"{c.inputs[1].scope} {c.period}: {self.formula_text(c)}" for c in computations if c.operation == "art29"]
+            how += [f"{f.scope} {f.period}: {self.t('sum_of_gemeenten')}" for f in figures if f.computed and f.formula
+                    and f.scope and not any(c.inputs[1].scope == f.scope for c in computations if c.operation == "art29")]
+            lines.append(f"{self.t('how')}: " + "; ".join(how))
         if p.metric in {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}:
             lines.append(self.t("both_versions"))
         derived = self.place_computations(figures)
@@ -715,7 +723,13 @@ class Executor:
     def figure_line(self, f: Figure, place_label: str | None = None) -> str:
         label = place_label or self.label(f.metric) if f.metric else f.label
         if place_label and f.metric:
-            label = f"{place_label} — {self.label(f.metric)}"
+            name = self.label(f.metric)
+            if f.metric in {"taakstelling_gemeente", "inwoners"} and not place_label.endswith(("(gemeente)", "(municipality)")):
+                # a provincie or regio: the figure is the sum over its gemeenten
+                for cut in (" per gemeente", " per municipality", " van een gemeente", " of a municipality"):
+                    name = name.replace(cut, "")
+                name += " (" + ("som over de gemeenten" if self.lang == "nl" else "sum over its municipalities") + ")"
+            label = f"{place_label} — {name}"
         if f.metric in {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}:
             label += f" ({f.label.rsplit('(', 1)[-1]}"
         value = render.figure_value(f, self.lang)

@@ -265,8 +265,11 @@ class Tools:
         r = self.query(sql, params)[0]
         unit = {"taakstelling_gemeente": "vergunninghouders", "inwoners": "inwoners", "aantal_gemeenten": "gemeenten"}[metric]
         computed = metric == "taakstelling_gemeente" and (r.get("n_official") or 0) < r["n"]
+        citation = self.law_citation("Artikel 29") if metric == "taakstelling_gemeente" else self.table_citation(
+            "minvws_dashboard_gemeenten_veiligheidsregio_bevolking", "gemeenten (342 rijen)",
+            "population_count: CBS-bevolking per 1 januari 2022, indeling 2023; som 17590672")
         return Figure(
-            label=f"{metric} {scope}", value=r["value"], unit=unit,
+            label=f"{metric} {scope}", value=r["value"], unit=unit, citation=citation,
             period=period or ("2022-01-01" if metric == "inwoners" else "indeling 2023"),
             scope=scope, metric=metric, source=f"SUM over {r['n']} gemeenten ({kind} {scope})",
             sql=" ".join(sql.split()) + f" -- {params}", computed=computed,
