@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from chromadb.api.types import EmbeddingFunction
@@ -36,7 +37,10 @@ class E5Embeddings(Embeddings):
         return self._model().query(text).tolist()
 
 
-@dataclass
+MAX_QUERY_CHARS = 300
+
+
+@dataclass(eq=False)
 class Embedder:
     """An embedding model plus the name that keys its vectors in the cache."""
 
@@ -44,7 +48,15 @@ class Embedder:
     model: Embeddings
 
     def query(self, text: str) -> np.ndarray:
-        return _normalized(np.asarray([self.model.embed_query(text)], dtype=np.float32))[0]
+        # A question is short; beyond MAX_QUERY_CHARS an input is pasted text, and embedding all of
+        # it would cost seconds (e5 is quadratic in its 512 tokens) for no better match.
+        return self._query(text[:MAX_QUERY_CHARS])
+
+    @lru_cache(maxsize=512)
+    def _query(self, text: str) -> np.ndarray:
+        vector = _normalized(np.asarray([self.model.embed_query(text)], dtype=np.float32))[0]
+        vector.flags.writeable = False  # shared by the cache: nobody may change it
+        return vector
 
     def passages(self, texts: list[str]) -> np.ndarray:
         return _normalized(np.asarray(self.model.embed_documents(list(texts)), dtype=np.float32))

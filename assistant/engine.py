@@ -499,10 +499,10 @@ class Executor:
             hits = named + [h for h in hits if h not in named]
         covered = [(h, self.tools.coverage(question, h)) for h in hits[:3]]
         passages = [h for h, c in covered if c >= TEXT_MIN_COVERAGE]
-        if len(passages) > 1:  # a second passage only from the same document, and as well covered
+        if len(passages) > 1:  # a second passage only from the same section, and as well covered
             first = next(c for h, c in covered if h is passages[0])
-            passages = [passages[0], *[h for h, c in covered[1:] if h in passages[1:]
-                                       and h.doc_id == passages[0].doc_id and c >= first]]
+            passages = [passages[0], *[h for h, c in covered[1:] if h in passages[1:] and c >= first
+                                       and (h.doc_id, h.section) == (passages[0].doc_id, passages[0].section)]]
         if self.intent.article and hits and hits[0].section.rstrip().endswith(f"Artikel {self.intent.article}"):
             passages = [hits[0], *[h for h in passages if h is not hits[0]]]
         if passages and has_phrase(self.intent.text, QUANTITY_WORDS) and not any(states_a_number(h.quote) for h in passages[:2]):

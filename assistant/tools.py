@@ -7,6 +7,7 @@ Computation its formula and inputs, a Citation its document, section and quote.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -59,8 +60,6 @@ SELECT * FROM coa_provinciale_opgave WHERE provincie = :provincie ORDER BY versi
 
 def reported_value(text: str) -> tuple[str | None, float | None]:
     """'een krappe 15.000' → ('een krappe', 15000); '2717' → (None, 2717); '8,5 procent' → None."""
-    import re
-
     m = re.fullmatch(r"\s*([^\d]*?)\s*(\d{1,3}(?:\.\d{3})+|\d+)\s*", text or "")
     if not m:
         return None, None
@@ -242,8 +241,9 @@ class Tools:
             qualifier, value = reported_value(r["waarde_zoals_gerapporteerd"])
             if value is None:
                 continue
+            period = re.sub(r"^(peildatum|stand)\s+", "", r["periode"])  # "peildatum 2025-07-01" → the date
             figures.append(Figure(
-                label=f"{r['gebied']}: {r['maatstaf']}", value=value, unit="plaatsen", period=r["periode"],
+                label=f"{r['gebied']}: {r['maatstaf']}", value=value, unit="plaatsen", period=period,
                 qualifier=qualifier, scope=place, metric="spreidingswet_opgave_gerapporteerd",
                 source=f"nieuws_cijfers[{r['gebied']}, {r['bron_datum']}]", sql=sql, quote=r["citaat"],
                 caveat="gerapporteerd in het nieuws, niet de officiële Staatscourant-tabel; onvolledig",
