@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -26,6 +27,7 @@ from .planner import QUANTITY_WORDS
 from .understand import MAX_QUESTION_CHARS, Intent, Period, has_phrase, lexicon, parse_periods, understand
 
 POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hold (db/SOURCES.md)
+ANSWER_CACHE_SIZE = 2048
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
 TEXT_MIN_COVERAGE = 0.5  # share of the question's (IDF-weighted) words a passage must contain
 
@@ -104,6 +106,7 @@ class Assistant:
     def __init__(self, settings: Settings | None = None, llm=None):
         self.settings = settings or Settings.from_env()
         self._llm = llm  # a LangChain chat model; else ASSISTANT_LLM names one; else none
+        self._answers: OrderedDict = OrderedDict()  # (history, question, data version) -> Answer
 
     @cached_property
     def tools(self) -> Tools:
@@ -147,11 +150,31 @@ class Assistant:
         return Conversation(self)
 
     def ask(self, question: str, history: list[str] | None = None) -> Answer:
-        """Answer `question` in the context of earlier user questions (replayed, in order)."""
+        """Answer `question` in the context of earlier user questions (replayed, in order).
+
+        Without a language model an answer depends only on the conversation and on the built
+        database and index, so the same conversation is answered from a cache until either changes.
+        """
+        key = (tuple(history or ()), question, self.data_version())
+        cached = self._answers.get(key) if self.llm is None else None
+        if cached is not None:
+            self._answers.move_to_end(key)
+            return cached.model_copy(deep=True, update={"latency_ms": 0.0, "notes": [*cached.notes, "cache"]})
         conversation = self.conversation()
         for earlier in history or []:
             conversation.ask(earlier)
-        return conversation.ask(question)
+        answer = conversation.ask(question)
+        if self.llm is None:
+            self._answers[key] = answer.model_copy(deep=True)
+            while len(self._answers) > ANSWER_CACHE_SIZE:
+                self._answers.popitem(last=False)
+        return answer
+
+    def data_version(self) -> tuple:
+        """What an answer was built from: the database file and the live index build."""
+        db = self.settings.db_path.stat().st_mtime_ns if self.settings.db_path.exists() else 0
+        pointer = self.settings.index_dir / "current.json"
+        return db, pointer.stat().st_mtime_ns if pointer.exists() else 0
 
     def ask_messages(self, messages: list[dict]) -> Answer:
         users = [m.get("content", "") for m in messages if m.get("role") == "user"]

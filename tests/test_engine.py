@@ -212,3 +212,21 @@ def test_cli_ask_json_is_one_object_per_question(indexed, monkeypatch):
     assert figure["computed"] and figure["formula"] and figure["period"] == "2024-II"
     assert {"doc_id", "title", "date", "section", "quote"} <= set(first["citations"][0])
     assert any(f["value"] == 118 for f in objects[1]["figures"])
+
+
+def test_repeated_conversation_is_answered_from_cache_until_data_changes(indexed, tmp_path):
+    import dataclasses
+    import shutil
+
+    from assistant import Assistant
+
+    db = tmp_path / "figures.db"
+    shutil.copy(indexed.db_path, db)
+    a = Assistant(dataclasses.replace(indexed, db_path=db))
+    first = a.ask("En die van Maastricht?", ["Wat is de taakstelling van Rotterdam in 2024-II?"])
+    again = a.ask("En die van Maastricht?", ["Wat is de taakstelling van Rotterdam in 2024-II?"])
+    assert "cache" in again.notes and again.answer == first.answer
+    again.figures.clear()  # a caller changing its copy changes nothing for the next
+    assert a.ask("En die van Maastricht?", ["Wat is de taakstelling van Rotterdam in 2024-II?"]).figures
+    db.touch()  # a rebuilt database: the answer is computed again
+    assert "cache" not in a.ask("En die van Maastricht?", ["Wat is de taakstelling van Rotterdam in 2024-II?"]).notes
