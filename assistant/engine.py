@@ -8,6 +8,7 @@ must pass the grounding guard or the deterministic answer is used.
 
 from __future__ import annotations
 
+import re
 import time
 import unicodedata
 from collections import OrderedDict
@@ -533,6 +534,8 @@ class Executor:
         if not passages:
             if self.plan.metric and self.plan.catalogue[self.plan.metric].table == "kerncijfers":
                 return self._kerncijfer()  # no passage says it, but a key figure does
+            if self.plan.reason == "need_place":
+                return self._abstain()
             return self.abstain(self.t("no_passage"))
         best = passages[0]
         lines = [self.t("text_intro", title=best.title, section=best.section)]
@@ -778,7 +781,10 @@ class Executor:
             return ""
         m = self.plan.catalogue.get(metric)
         text = m.label(self.lang) if m else metric
-        return " ".join(parse_periods(text)[1].split()) if any(c.isdigit() for c in text) else text
+        if not any(c.isdigit() for c in text):
+            return text
+        stripped = " ".join(parse_periods(text)[1].split())
+        return re.sub(r"\s+(in|per|op|voor|van|sinds|tot|on|as of|for|since|until)$", "", stripped)
 
     def doc_title(self, f: Figure) -> str:
         doc_type = f.citation.doc_type

@@ -163,8 +163,10 @@ def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: lis
             p.operation = operation_of(intent)
             return p
         if not regional:
+            # "Wat is de Spreidingswet?": a place-level figure without a place may still be a
+            # question a passage answers; without one, the answer asks for the place
             p.reason = "need_place"
-            p.kind = "abstain"
+            p.kind = "text" if not has_phrase(text, QUANTITY_WORDS) else "abstain"
             return p
         p.places = regional
         p.kind = "places"

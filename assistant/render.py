@@ -111,6 +111,8 @@ def when(f: Figure, language: str) -> str:
         return f"{WORDS[language]['per']} {date(p, language)}"
     if p.endswith("-I") or p.endswith("-II"):
         return f"{WORDS[language]['in']} {period(p, language)}"
+    if p.startswith("indeling "):  # a count of gemeenten holds for a municipal division
+        return f"({'gemeentelijke indeling' if language == 'nl' else 'municipal division'} {p.split()[-1]})"
     return f"{WORDS[language]['period']} {p}"
 
 
