@@ -11,13 +11,13 @@ import csv
 import os
 import re
 import tempfile
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
 
 from .config import Settings
+from .text import normalize_name
 
 NATIONAL_POPULATION_2022 = 17_590_672
 EXPECTED_GEMEENTEN = 342
@@ -47,15 +47,6 @@ class BuildError(Exception):
 class BuildReport:
     path: Path
     counts: dict[str, int]
-
-
-def normalize_name(text: str) -> str:
-    """Lower-case, strip accents, apostrophes and punctuation: the key place names match on."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.lower().replace("’", "'")
-    text = re.sub(r"[^a-z0-9]+", " ", text)
-    return text.strip()
 
 
 def normalize_quote(text: str) -> str:

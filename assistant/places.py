@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from .database import normalize_name
+from .text import normalize_name
 
 KINDS = ("gemeente", "provincie", "veiligheidsregio", "land")
 # Place names that are also ordinary words: matched only when capitalised or named as a place.

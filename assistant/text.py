@@ -32,6 +32,13 @@ def _stem(word: str) -> str:
     return _stemmer.stemWord(word)
 
 
+def normalize_name(text: str) -> str:
+    """Lower-case, strip accents, apostrophes and punctuation: the key place names match on."""
+    text = fold(text).replace("’", "'")
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    return text.strip()
+
+
 def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", fold(text).replace(".", ""))
 
