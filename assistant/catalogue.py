@@ -116,7 +116,7 @@ class Catalogue:
             catalogue.sources.setdefault(metric, set()).add((doc_type, doc_date))
         return catalogue
 
-    def match(self, question: str, query_vector: np.ndarray | None = None) -> list[MetricMatch]:
+    def match(self, question: str, query_vector: np.ndarray | None = None, use_dense: bool = True) -> list[MetricMatch]:
         q_units = units(question, self.compounds, SKIP_WORDS, self.same)
         q = {u[0] for u in q_units} | {p for u in q_units for p in u[1]}
         q_mass = sum(self.idf.get(u[0], 1.0) for u in q_units) or 1.0
@@ -137,13 +137,14 @@ class Catalogue:
             # metric explains, so a one-word phrase ("gemeenten") cannot win a long question
             lexical[j] = LEX_PHRASE * shared / total + (1 - LEX_PHRASE) * explained[self.owner[j]]
         dense = np.zeros(len(self.phrase_units))
-        if self.vectors is not None:
+        use_dense = use_dense and self.vectors is not None
+        if use_dense:
             if query_vector is None and self.embed_query is not None:
                 query_vector = self.embed_query(question)
             if query_vector is not None:
                 cos = self.vectors @ np.asarray(query_vector, dtype=np.float32)
                 dense = np.clip((cos - COS_LOW) / (COS_HIGH - COS_LOW), 0, 1)
-        weight = DENSE_WEIGHT if self.vectors is not None else 0.0
+        weight = DENSE_WEIGHT if use_dense else 0.0
         combined = weight * dense + (1 - weight) * lexical
         folded = f" {' '.join(words(question))} "
         excluded = {i for i, m in enumerate(self.metrics)

@@ -216,7 +216,9 @@ class Conversation:
         the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods, a.catalogue.sources,
                         a.catalogue.qualifiers)
         if the_plan.operation and intent.segments:
-            the_plan.sides = [side_of(a.catalogue, segment) for segment in intent.segments]
+            # Dutch sides match well on words alone (the catalogue speaks Dutch); English ones need
+            # the embeddings, which cost ~20 ms per side
+            the_plan.sides = [side_of(a.catalogue, segment, intent.language == "en") for segment in intent.segments]
         answer = Executor(a.tools, intent, the_plan).run()
         if the_plan.metric or the_plan.places:
             periods = the_plan.periods_asked or [
@@ -235,10 +237,10 @@ class Side:
     typed: list[float]
 
 
-def side_of(catalogue: Catalogue, segment: str) -> Side:
+def side_of(catalogue: Catalogue, segment: str, use_dense: bool) -> Side:
     periods, rest = parse_periods(segment)
     typed = [m.value for m in numbers_in_text(segment) if m.kind == "number"]
-    return Side(catalogue.match(rest), periods, typed)
+    return Side(catalogue.match(rest, use_dense=use_dense), periods, typed)
 
 
 def states_a_number(text: str) -> bool:
