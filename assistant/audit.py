@@ -102,6 +102,9 @@ class AuditLog:
         if not self._ready:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=10)
+        # WAL with synchronous=NORMAL: one fsync per checkpoint, not per question; a crash can lose
+        # the last few entries but never corrupts the log
+        conn.execute("PRAGMA synchronous=NORMAL")
         if not self._ready:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
