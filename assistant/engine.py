@@ -98,7 +98,6 @@ class Turn:
     metric: str | None
     places: list[Place]
     periods: list
-    operations: set[str]
 
 
 class Assistant:
@@ -188,13 +187,11 @@ class Assistant:
 class Conversation:
     assistant: Assistant
     previous: Turn | None = None
-    answers: list[Answer] = field(default_factory=list)
 
     def ask(self, question: str) -> Answer:
         start = time.perf_counter()
         answer = self._answer(question if isinstance(question, str) else str(question))
         answer.latency_ms = round((time.perf_counter() - start) * 1000, 2)
-        self.answers.append(answer)
         return answer
 
     # --- the pipeline ------------------------------------------------------------------------
@@ -224,7 +221,7 @@ class Conversation:
             periods = the_plan.periods_asked or [
                 p for p in (period_of(f) for f in answer.figures[:1]) if p is not None
             ]
-            self.previous = Turn(the_plan.metric, the_plan.places, periods, intent.operations)
+            self.previous = Turn(the_plan.metric, the_plan.places, periods)
         return answer
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .models import Citation, Computation, Figure
+from .models import Citation, Figure
 
 MONTHS = {
     "nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
@@ -138,10 +138,6 @@ def citation_line(i: int, c: Citation, language: str) -> str:
     if len(quote) > 400:
         quote = quote[:397] + "…"
     return f"[{i}] {c.title}, {date(c.date, language)}, {c.section}{page}{tail}: “{quote}”"
-
-
-def computation_line(c: Computation, language: str) -> str:
-    return c.formula
 
 
 def sources_block(citations: list[Citation], language: str) -> str:
