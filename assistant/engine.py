@@ -107,6 +107,7 @@ class Assistant:
         self.settings = settings or Settings.from_env()
         self._llm = llm  # a LangChain chat model; else ASSISTANT_LLM names one; else none
         self._answers: OrderedDict = OrderedDict()  # (history, question, data version) -> Answer
+        self.cache_hits = 0
 
     @cached_property
     def tools(self) -> Tools:
@@ -159,7 +160,8 @@ class Assistant:
         cached = self._answers.get(key) if self.llm is None else None
         if cached is not None:
             self._answers.move_to_end(key)
-            return cached.model_copy(deep=True, update={"latency_ms": 0.0, "notes": [*cached.notes, "cache"]})
+            self.cache_hits += 1
+            return cached.model_copy(deep=True, update={"latency_ms": 0.0})
         conversation = self.conversation()
         for earlier in history or []:
             conversation.ask(earlier)
@@ -204,6 +206,7 @@ class Conversation:
             lang = "en" if " the " in question[:500].lower() else "nl"
             return Answer(question=question[:200], answer=TEXT[lang]["too_long"], kind="error", language=lang)
         a = self.assistant
+        a.tools.calls.clear()  # the calls of this question only (audited, shown, tested)
         mentions = a.places.find(question)
         intent = understand(question, mentions)
         intent.unknown_places = a.places.unknown(question, mentions)

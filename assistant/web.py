@@ -391,7 +391,11 @@ def create_app(settings: Settings | None = None, assistant=None, *, web: WebSett
             seconds = math.ceil(wait)
             raise HTTPException(429, f"Too many questions: try again in {seconds} s",
                                 headers={"Retry-After": str(seconds)})
-        answer = service.ask_messages([m.model_dump() for m in body.messages], channel="api")
+        try:
+            answer = service.ask_messages([m.model_dump() for m in body.messages], channel="api")
+        except Exception:  # answered here: a handler-level 500 would also drop the keep-alive connection
+            log.exception("unhandled error on POST /api/ask")
+            return error_json(500, "Internal error: the request could not be completed. It has been logged.")
         return JSONResponse(answer.to_json_dict())
 
     @app.get("/", include_in_schema=False)

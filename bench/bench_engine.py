@@ -143,7 +143,8 @@ def main():
     settings = Settings.from_env()
     if not settings.db_path.exists() or not (settings.index_dir / "current.json").exists():
         sys.exit("build first: .venv/bin/assistant db build && .venv/bin/assistant index build")
-    print(f"machine: {machine()}")
+    where = machine()
+    print(f"machine: {where}")
     cases = [c for cs in load_sets(args.sets).values() for c in cs]
     turns = sum(len(c.turns) for c in cases)
     print(f"golden set: {len(cases)} cases, {turns} turns ({', '.join(Path(s).name for s in args.sets)})")
@@ -265,7 +266,7 @@ def main():
             print(f"  {cid}: {err}\n    turns: {case.turns}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"machine": machine(), "rounds": args.rounds, "rows": rows,
+        args.json.write_text(json.dumps({"machine": where, "rounds": args.rounds, "rows": rows,
                                          "errors": errors}, indent=1))
 
 

@@ -228,7 +228,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def _load(url: str, clients: int, duration: float, mix: list[list[dict]], think: float,
-                pid: int | None, once: bool, timeout: float, vary: float) -> LoadResult:
+                pid: int | None, once: bool, timeout: float, vary: float, fresh: bool) -> LoadResult:
     import httpx
 
     samples: list[Sample] = []
@@ -253,6 +253,8 @@ async def _load(url: str, clients: int, duration: float, mix: list[list[dict]], 
                 if vary and rng.random() < vary:  # a question never asked before: no cache may keep it
                     token = "".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(8))
                     messages = [*messages[:-1], {"role": "user", "content": f"{messages[-1]['content']} {token}"}]
+                if fresh:  # the same question in new words each time: the engine's query cache misses
+                    messages = [{"role": m["role"], "content": reworded(m["content"], rng)} for m in messages]
             start = time.perf_counter()
             error = engine_ms = None
             try:
@@ -294,12 +296,28 @@ async def _load(url: str, clients: int, duration: float, mix: list[list[dict]], 
     return LoadResult(clients, seconds, samples, rss)
 
 
+NL_OPENERS = ["Hallo,", "Goedemorgen,", "Beste assistent,", "Vraagje:", "Korte vraag:", "Graag even:", "Zeg,",
+              "Ik vroeg me af:", "Weet u dit:", "Collega vraagt:", "Voor een notitie:", "Snelle vraag:"]
+EN_OPENERS = ["Hello,", "Good morning,", "Dear assistant,", "Quick question:", "Short question:", "Please:",
+              "I was wondering:", "Do you know:", "A colleague asks:", "For a memo:", "Hi,", "One question:"]
+
+
+def reworded(question: str, rng: random.Random) -> str:
+    """The question behind one or two openers (144 variants per question and language)."""
+    english = any(w in f" {question.lower()} " for w in (" the ", " what ", " how ", " which ", " is ", " are "))
+    openers = EN_OPENERS if english else NL_OPENERS
+    return f"{rng.choice(openers)} {rng.choice(openers).lower()} {question}"
+
+
 def run_load(url: str, clients: int, duration: float, mix: list[list[dict]], think: float = 0.0,
-             pid: int | None = None, once: bool = False, timeout: float = 60.0, vary: float = 0.0) -> LoadResult:
+             pid: int | None = None, once: bool = False, timeout: float = 60.0, vary: float = 0.0,
+             fresh: bool = False) -> LoadResult:
     """`clients` closed-loop clients for `duration` seconds (or, with `once`, until every
     conversation of `mix` was asked once); the server's RSS is sampled every second if `pid`.
-    `vary`: the share of requests whose last question gets a random extra word (never seen before)."""
-    return asyncio.run(_load(url, clients, duration, mix, think, pid, once, timeout, vary))
+    `vary`: the share of requests whose last question gets a random extra word (never seen before).
+    `fresh`: every question behind random openers ("Hallo, vraagje: …"), so the engine's cache of
+    query vectors (512 entries) rarely holds it: the cost of questions not asked before."""
+    return asyncio.run(_load(url, clients, duration, mix, think, pid, once, timeout, vary, fresh))
 
 
 def machine() -> str:
@@ -321,6 +339,8 @@ def main():
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
     parser.add_argument("--think", type=float, default=0.0, help="mean pause between a client's requests (s)")
     parser.add_argument("--per-category", type=int, default=0, help="use N cases per category (0: all)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="reword every question with random openers (engine query cache misses)")
     args = parser.parse_args()
 
     mix = conversations(args.per_category or None)
@@ -339,8 +359,10 @@ def main():
               f"{sum(warm.errors.values())} errors")
         before, threads_before = rss_mb(pid), threads(pid)
         print(f"load: {args.clients} clients, {args.duration:.0f} s, think time {args.think:g} s, "
-              f"{len(mix)} golden-set conversations")
-        result = run_load(url, args.clients, args.duration, mix, think=args.think, pid=pid)
+              f"{len(mix)} golden-set conversations"
+              + (", every question reworded (new to the engine's query cache)" if args.fresh else
+                 " asked again and again (the engine's query-vector cache may hold them)"))
+        result = run_load(url, args.clients, args.duration, mix, think=args.think, pid=pid, fresh=args.fresh)
         after, threads_after = rss_mb(pid), threads(pid)
         print(f"  {result.summary()}")
         for error, question in result.failing_questions():

@@ -118,6 +118,10 @@ def test_the_injected_document_is_in_the_poisoned_index(poisoned):
 
 
 def test_injected_instructions_change_no_answer_and_no_tool_call(assistant, poisoned):
+    # Warm both first: an Assistant's first question also makes its one-time start-up queries (the
+    # known half years), and the session's `assistant` may have answered other tests already.
+    for turns in TARGETED:
+        run(assistant, turns), run(poisoned, turns)
     changed, extra_calls = [], []
     for turns in conversations():
         clean_answers, clean_calls = run(assistant, turns)
