@@ -25,6 +25,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Literal
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -150,6 +151,9 @@ def client_key(request: Request) -> str:
 
 
 # --- the shared service -----------------------------------------------------------------------
+
+
+API_THREADS = 2  # threads answering /api/ask; the engine answers one question at a time anyway
 
 
 @dataclass
@@ -355,6 +359,7 @@ def create_app(settings: Settings | None = None, assistant=None, *, web: WebSett
         redoc_url=None,
     )
     app.state.service = service
+    api_limiter = anyio.CapacityLimiter(API_THREADS)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
@@ -380,7 +385,7 @@ def create_app(settings: Settings | None = None, assistant=None, *, web: WebSett
     @app.post("/api/ask", tags=["api"], response_class=JSONResponse,
               responses={200: {"model": Answer, "description": "The answer, as `assistant ask --json` prints it"},
                          **ERRORS})
-    def ask(body: AskRequest, request: Request):
+    async def ask(body: AskRequest, request: Request):
         """Answer the last user message in the context of the earlier ones.
 
         Returns the same object as `assistant ask --json`: the Markdown answer with [n] citation
@@ -391,8 +396,12 @@ def create_app(settings: Settings | None = None, assistant=None, *, web: WebSett
             seconds = math.ceil(wait)
             raise HTTPException(429, f"Too many questions: try again in {seconds} s",
                                 headers={"Retry-After": str(seconds)})
+        messages = [m.model_dump() for m in body.messages]
         try:
-            answer = service.ask_messages([m.model_dump() for m in body.messages], channel="api")
+            # Questions take turns in arrival order (a CapacityLimiter is FIFO) on a few threads,
+            # instead of dozens of pool threads scrambling for the engine's lock: fair tail latency.
+            answer = await anyio.to_thread.run_sync(
+                lambda: service.ask_messages(messages, channel="api"), limiter=api_limiter)
         except Exception:  # answered here: a handler-level 500 would also drop the keep-alive connection
             log.exception("unhandled error on POST /api/ask")
             return error_json(500, "Internal error: the request could not be completed. It has been logged.")
