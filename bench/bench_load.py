@@ -331,6 +331,24 @@ def machine() -> str:
             f"load avg {os.getloadavg()[0]:.2f}")
 
 
+def start_or_attach(args) -> tuple["Server | None", str, int | None]:
+    """A running server (--url/--pid), or one started on a free port; prints where."""
+    print(f"machine: {machine()}")
+    if args.url:
+        return None, args.url.rstrip("/"), args.pid
+    server = Server().start()
+    print(f"server: {server.url} (pid {server.pid}) healthy after {server.started_s:.1f} s; rate limit off")
+    return server, server.url, server.pid
+
+
+def warm_up(url: str, pid: int | None, clients: int, mix) -> None:
+    """Every conversation once, with as many threads as the load, before anything is measured."""
+    t0 = time.perf_counter()
+    warm = run_load(url, clients, 0, mix, pid=pid, once=True)
+    print(f"warm-up: every conversation once ({len(mix)}) in {time.perf_counter() - t0:.1f} s, "
+          f"{sum(warm.errors.values())} errors; RSS {rss_mb(pid) or float('nan'):.1f} MiB")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--url", help="a running server (default: start one on a free port)")
@@ -344,19 +362,9 @@ def main():
     args = parser.parse_args()
 
     mix = conversations(args.per_category or None)
-    print(f"machine: {machine()}")
-    server = None
-    if args.url:
-        url, pid = args.url.rstrip("/"), args.pid
-    else:
-        server = Server().start()
-        url, pid = server.url, server.pid
-        print(f"server: {url} (pid {pid}) healthy after {server.started_s:.1f} s; rate limit off")
+    server, url, pid = start_or_attach(args)
     try:
-        t0 = time.perf_counter()
-        warm = run_load(url, args.clients, 0, mix, pid=pid, once=True)  # as many threads as the load
-        print(f"warm-up: every conversation once ({len(mix)}) in {time.perf_counter() - t0:.1f} s, "
-              f"{sum(warm.errors.values())} errors")
+        warm_up(url, pid, args.clients, mix)
         before, threads_before = rss_mb(pid), threads(pid)
         print(f"load: {args.clients} clients, {args.duration:.0f} s, think time {args.think:g} s, "
               f"{len(mix)} golden-set conversations"

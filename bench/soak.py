@@ -30,7 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_load import LoadResult, Server, conversations, machine, percentile, rss_mb, run_load  # noqa: E402
+from bench_load import (  # noqa: E402
+    LoadResult, conversations, percentile, rss_mb, run_load, start_or_attach, warm_up)
 
 
 def slope_mb_per_min(points: list[tuple[float, float]]) -> float:
@@ -72,19 +73,9 @@ def main():
     args = parser.parse_args()
 
     mix = conversations()
-    print(f"machine: {machine()}")
-    server = None
-    if args.url:
-        url, pid = args.url.rstrip("/"), args.pid
-    else:
-        server = Server().start()
-        url, pid = server.url, server.pid
-        print(f"server: {url} (pid {pid}) healthy after {server.started_s:.1f} s; rate limit off")
+    server, url, pid = start_or_attach(args)
     try:
-        t0 = time.perf_counter()
-        warm = run_load(url, args.clients, 0, mix, pid=pid, once=True)
-        print(f"warm-up: every conversation once ({len(mix)}) in {time.perf_counter() - t0:.1f} s, "
-              f"{sum(warm.errors.values())} errors; RSS {rss_mb(pid) or float('nan'):.1f} MiB")
+        warm_up(url, pid, args.clients, mix)
         print(f"soak: {args.clients} clients, {args.duration:.0f} s, {args.vary:.0%} of the questions made unique")
         results, timeline = soak(url, pid, args.clients, args.duration, args.interval, mix, args.vary)
 
