@@ -297,7 +297,11 @@ VIEWS = {
 
 
 def document_paths(settings: Settings) -> dict[str, Path]:
-    return {p.stem: p for p in sorted(settings.documents_dir.glob("*")) if p.is_file()}
+    """Every source a key figure may quote: the documents, and the source tables (as CSV text)."""
+    paths = {p.stem: p for p in sorted(settings.documents_dir.glob("*")) if p.is_file()}
+    for p in sorted((settings.sources_dir / "raw").glob("*.csv")):
+        paths.setdefault(p.stem, p)
+    return paths
 
 
 def populate(db: sqlite_utils.Database, settings: Settings) -> dict[str, int]:

@@ -577,8 +577,9 @@ class Executor:
         return figures
 
     def dedupe_newest(self, figures: list[Figure]) -> list[Figure]:
-        """Per period (or per date fact) keep the statement of the newest document."""
-        if any(f.value_date for f in figures):
+        """Per period (or per date fact) keep the statement of the newest document; asked about
+        "nu" or "the most recent", only the newest statement of all."""
+        if any(f.value_date for f in figures) or (self.intent.now and figures and not self.plan.periods_asked):
             newest = max(figures, key=lambda f: f.citation.date)
             return [newest]
         shown: dict[str, Figure] = {}

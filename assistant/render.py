@@ -24,6 +24,7 @@ QUALIFIERS_EN = {
     "bij ongewijzigd beleid": "if policy is unchanged", "naar verwachting": "expected",
     "maximaal": "at most", "gemiddeld": "on average", "vóór": "before", "voor": "before",
     "uiterlijk": "at the latest", "incidenteel in totaal": "one-off, in total", "eenmalig": "one-off",
+    "gepubliceerd": "published",
 }
 NOTES_EN = {"tekst onvolledig": "incomplete text"}
 WORDS = {

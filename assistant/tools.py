@@ -16,10 +16,10 @@ from .models import Citation, Computation, Figure
 from .sqltool import SQLTool
 
 KERNCIJFERS_SQL = """
-SELECT k.*, d.title, d.date AS doc_date, d.type AS doc_type, d.completeness, d.version_date
+SELECT k.*, d.title, COALESCE(k.source_date, d.date) AS doc_date, d.type AS doc_type, d.completeness, d.version_date
 FROM kerncijfers k JOIN documents d ON d.id = k.doc_id
 WHERE k.metric = :metric
-ORDER BY d.date DESC, k.period
+ORDER BY doc_date DESC, k.period
 """
 GEMEENTE_SQL = "SELECT * FROM gemeenten WHERE naam = :naam"
 TAAKSTELLING_SQL = """

@@ -204,7 +204,11 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     if top:
         intent.top_n = int(top[1] or top[2])
     text = intent.text
-    intent.operations = {op for op, words in lex["operations"].items() if has_phrase(text, words)}
+    # "most recent" / "meest recente" asks for the newest statement, not the highest value
+    ops_text = text
+    for phrase in lex["now"]:
+        ops_text = ops_text.replace(f" {fold(phrase)} ", " ")
+    intent.operations = {op for op, words in lex["operations"].items() if has_phrase(ops_text, words)}
     if intent.top_n:
         intent.operations.add("lowest" if has_phrase(text, lex["operations"]["lowest"]) else "highest")
     intent.now = has_phrase(text, lex["now"])

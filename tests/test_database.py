@@ -221,3 +221,14 @@ def test_import_rejects_wrong_encoding(sources, tmp_path):
     path.write_bytes("gemeente;aantal\nSúdwest-Fryslân;50\n".encode("latin-1"))
     with pytest.raises(BuildError, match="not UTF-8"):
         import_taakstelling(path, "2024-II", sources)
+
+
+def test_source_csvs_pass_the_deep_checks():
+    """db/check_kerncijfers.py: quotes, sections against the documents' headings, value forms, catalogue."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "db" / "check_kerncijfers.py"
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "0 errors" in result.stdout, result.stdout[-2000:]
