@@ -17,12 +17,12 @@ PLACE_THRESHOLD = 0.3  # with a place named, a weaker match on a place-level fig
 RANKABLE = {"taakstelling_gemeente", "inwoners", "aantal_gemeenten", "coa_provinciale_opgave",
             "coa_provinciale_opgave_amv"}
 PERIOD_MARGIN = 0.15  # candidates this close to the best may win by having the asked period
-FOLLOWUP_OVERRIDE = 0.75
+FOLLOWUP_OVERRIDE = 0.75  # a follow-up keeps the previous figure unless another matches this well…
 FOLLOWUP_NAMED = 0.6  # …or unless its words name another figure outright ("en de taakstelling?")
 FALLBACK_MARGIN = 0.1
 NATIONAL_MARGIN = 0.12  # a national figure this much closer than any place figure: it was meant
 UNAVAILABLE = "geen"  # catalogue rows for figures people ask about that no source of ours holds
-OFFICIAL_CUES = ["officiele", "officieel", "official", "bijlage 2", "annex 2", "vastgestelde taakstelling per gemeente"]  # a follow-up keeps the previous figure unless it clearly names another
+OFFICIAL_CUES = ["officiele", "officieel", "official", "bijlage 2", "annex 2", "vastgestelde taakstelling per gemeente"]
 UNTIL_CUES = ["tot wanneer", "until when", "geldig tot", "loopt af", "hoe lang", "how long", "expire", "expires",
               "end date", "einddatum", "deadline", "uiterlijk"]
 END_QUALIFIERS = {"tot", "tot en met", "uiterlijk", "vóór", "voor", "before", "until"}
