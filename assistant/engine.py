@@ -636,8 +636,9 @@ class Executor:
 
     def derived(self, operation: str, figures: list[Figure], lead: list[str] = ()) -> Answer:
         """Show the inputs with their sources, then each computed result with its formula."""
-        computations = compute("growth" if operation == "difference" and is_time_series(figures) else operation,
-                               figures, self.lang)
+        if operation in {"difference", "share"} and is_time_series(figures):
+            operation = "growth"  # one figure at two moments: its change (and the change in %)
+        computations = compute(operation, figures, self.lang)
         lines = list(lead) + [self.figure_line(f) for f in computations[0].inputs]
         names = {"difference": ("Verschil", "Difference"), "sum": ("Samen", "Together"),
                  "share": ("Aandeel", "Share"), "growth": ("Verandering", "Change")}

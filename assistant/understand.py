@@ -113,6 +113,10 @@ DATE_WORDS_EN = re.compile(rf"\b({MONTH_WORDS})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\
 DATE_NUMERIC = re.compile(r"\b(\d{1,2})[-/](\d{1,2})[-/](\d{4})\b")
 DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 HALF = re.compile(r"\b(\d{4})\s*[-–]?\s*(ii|i|h1|h2)\b")
+HALF_PAIR = re.compile(  # "van de eerste naar de tweede helft van 2024", "from the first to the second half of 2024"
+    r"\b(eerste|first)\s+(?:helft\s+|half\s+)?(?:tot|naar|en|to|and|versus|vs)\s+(?:de\s+|the\s+)?"
+    r"(tweede|second)\s+(?:helft|half|halfjaar)\s+(?:van\s+|of\s+)?(\d{4})\b"
+)
 HALF_WORDS = re.compile(
     r"\b(eerste|tweede|1e|2e|first|second)\s+(?:helft|half|halfjaar|half jaar)\s+(?:van\s+|of\s+)?(\d{4})\b"
 )
@@ -159,6 +163,9 @@ def parse_periods(text: str) -> tuple[list[Period], str]:
     take(DATE_WORDS_EN, lambda m: iso(m[3], months[m[1]], m[2]))
     take(DATE_ISO, lambda m: iso(m[1], m[2], m[3]))
     take(DATE_NUMERIC, lambda m: iso(m[3], m[2], m[1]))
+    for m in HALF_PAIR.finditer(text):  # two halves named at once
+        found += [(m.start(), Period("half", f"{m[3]}-I", m.group(0))), (m.start() + 1, Period("half", f"{m[3]}-II", m.group(0)))]
+    text = HALF_PAIR.sub(" ", text)
     take(HALF_WORDS, lambda m: Period("half", f"{m[2]}-{'I' if m[1] in ('eerste', '1e', 'first') else 'II'}"))
     take(HALF, lambda m: Period("half", f"{m[1]}-{'I' if m[2] in ('i', 'h1') else 'II'}"))
     take(YEAR_END, lambda m: Period("date", f"{m[1]}-12-31"))
