@@ -211,8 +211,11 @@ class Conversation:
         intent = understand(question, mentions)
         intent.unknown_places = a.places.unknown(question, mentions)
         topic = intent.topic or question
+        whole = a.catalogue.by_key.get(self.previous.metric) if intent.part_of and self.previous else None
+        if whole is not None:  # "Hoeveel daarvan zijn voor amv?": amv within the previous figure
+            topic = f"{topic} {re.sub(r'[(].*?[)]', ' ', whole.label_nl)}"
         query_vector = a.embedder.query(topic) if a.embedder is not None else None
-        matches = a.catalogue.match(topic, query_vector)
+        matches = [m for m in a.catalogue.match(topic, query_vector) if m.metric is not whole]
         the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods, a.catalogue.sources,
                         a.catalogue.qualifiers)
         if the_plan.operation and intent.segments:
@@ -788,6 +791,7 @@ class Executor:
         if not any(c.isdigit() for c in text):
             return text
         stripped = " ".join(parse_periods(text)[1].split())
+        stripped = re.sub(r"\s*\(\s*\w*\s*\)", "", stripped)  # "(vóór 1 februari 2024)" leaves "(vóór )"
         return re.sub(r"\s+(in|per|op|voor|van|sinds|tot|on|as of|for|since|until)$", "", stripped)
 
     def doc_title(self, f: Figure) -> str:

@@ -16,6 +16,7 @@ PLACE_TABLES = {"taakstelling_gemeente", "gemeenten", "coa_provinciale_opgave", 
 PLACE_THRESHOLD = 0.3  # with a place named, a weaker match on a place-level figure suffices
 RANKABLE = {"taakstelling_gemeente", "inwoners", "aantal_gemeenten", "coa_provinciale_opgave",
             "coa_provinciale_opgave_amv"}
+NATIONAL_TOO = {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}  # place tables with a national total
 PERIOD_MARGIN = 0.15  # candidates this close to the best may win by having the asked period
 FOLLOWUP_OVERRIDE = 0.75  # a follow-up keeps the previous figure unless another matches this well…
 FOLLOWUP_NAMED = 0.6  # …or unless its words name another figure outright ("en de taakstelling?")
@@ -250,6 +251,9 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
         pool = [m for m in pool if m.metric.unit in wanted or m.metric.table == UNAVAILABLE]
         if not pool:
             return None
+    if has_phrase(intent.text, QUANTITY_WORDS) and not intent.asks_when:
+        # "hoeveel …" asks for an amount: a date ("vastgesteld op", "uiterlijk") cannot answer it
+        pool = [m for m in pool if m.metric.unit != "datum"] or pool
     if pool[0].metric.table == UNAVAILABLE and pool[0].score >= ANSWER_THRESHOLD:
         return pool[0].metric  # a figure people ask for that no source of ours holds: say so
     if not regional and not ranking:
@@ -262,6 +266,13 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
             if matches[0].score >= ANSWER_THRESHOLD:  # the same figure, asked nationally
                 return national[0].metric
             pool = national + [m for m in matches if m.metric.table == "kerncijfers" and m not in national]
+    if not regional and not ranking and pool[0].metric.table in PLACE_TABLES - {"gemeenten"} \
+            and pool[0].metric.metric not in NATIONAL_TOO:
+        # a per-place figure asked without a place: a close national key figure is what was meant
+        national = next((m for m in pool[1:6] if m.metric.table == "kerncijfers"
+                         and m.score >= max(ANSWER_THRESHOLD, pool[0].score - PERIOD_MARGIN)), None)
+        if national is not None:
+            pool = [national, *[m for m in pool if m is not national]]
     if intent.periods and pool[0].metric.table == "kerncijfers":
         # Among near-equal candidates, the one that has a figure for the asked period wins.
         near = [m for m in pool[:8] if m.score >= pool[0].score - PERIOD_MARGIN and m.metric.table == "kerncijfers"]
@@ -294,7 +305,9 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
         if pinned and pinned[0] is not pool[0]:
             pool = [pinned[0], *[m for m in pool if m is not pinned[0]]]
     if intent.asks_when:
-        dated = [m for m in pool[:5] if m.metric.unit == "datum" and m.score >= threshold * 0.8]
+        # a date answers "wanneer", unless a clearly better match answers it otherwise ("2 jaar na …")
+        dated = [m for m in pool[:5] if m.metric.unit == "datum"
+                 and m.score >= max(threshold * 0.8, pool[0].score - PERIOD_MARGIN)]
         if dated and has_phrase(intent.text, UNTIL_CUES):  # "tot wanneer": an end date or deadline
             dated.sort(key=lambda m: not (qualifiers.get(m.metric.metric, set()) & END_QUALIFIERS))
         if dated:
@@ -320,9 +333,10 @@ def second_operand(matches: list[MetricMatch], first: Metric, intent: Intent) ->
 def close_alternative(matches: list[MetricMatch], first: Metric) -> Metric | None:
     top = next((m for m in matches if m.metric is first), None)
     for m in matches:
-        if m.metric is first or m.metric.table != "kerncijfers":
-            continue
-        if top is not None and top.score - m.score < AMBIGUITY_MARGIN and m.score >= ANSWER_THRESHOLD:
+        if m.metric is first or m.metric.table != "kerncijfers" or (m.metric.unit == "datum") != (first.unit == "datum"):
+            continue  # a date is no alternative to an amount, nor the other way round
+        if top is not None and top.score - m.score < AMBIGUITY_MARGIN and m.score >= ANSWER_THRESHOLD \
+                and m.lexical >= top.lexical - AMBIGUITY_MARGIN:  # and the question's words fit it as well
             return m.metric
         break
     return None

@@ -87,6 +87,7 @@ class Intent:
     operations: set[str] = field(default_factory=set)
     top_n: int | None = None
     followup: bool = False
+    part_of: bool = False  # "daarvan": about a part of the previous figure
     now: bool = False
     pin: Pin | None = None
     shift_years: int = 0
@@ -134,7 +135,7 @@ PIN_TYPES = {"brief": "brief", "letter": "brief", "nieuwsbericht": "nieuws", "ni
              "huisvestingswet": "wet", "housing act": "wet"}
 ARTICLE = re.compile(r"\b(?:artikel|article|art\.?)\s+(\d+[a-z]?)\b")
 SHIFT = re.compile(r"\b(?:een|1|a|one)\s+(?:jaar|year)\s+(later|eerder|daarna|ervoor|earlier|after|before)\b")
-WHEN = re.compile(r"\b(wanneer|tot wanneer|vanaf wanneer|per wanneer|op welke datum|welke datum|datum|when|until when|what date|which date|deadline|uiterlijk|sinds wanneer|since when)\b")
+WHEN = re.compile(r"\b(wanneer|tot wanneer|vanaf wanneer|per wanneer|op welke datum|welke datum|datum|when|until when|what date|which date|deadline|sinds wanneer|since when)\b")
 
 
 def parse_periods(text: str) -> tuple[list[Period], str]:
@@ -221,6 +222,7 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     intent.now = has_phrase(text, lex["now"])
     words = text.split()
     intent.followup = bool(words) and (words[0] in lex["followup"]["starts"] or has_phrase(text, lex["followup"]["phrases"]))
+    intent.part_of = has_phrase(text, lex["part_of"])
     intent.places = places
     intent.asks_when = bool(WHEN.search(folded))
     intent.asks_text = has_phrase(text, lex["text_cues"]) and not intent.asks_when

@@ -114,10 +114,25 @@ def test_ranking_per_province_has_a_chart(assistant):
         (["Wat is de taakstelling van Rotterdam in 2024-II?", "En die van Maastricht?"], 118),
         (["Wat is de taakstelling van Almere in 2024-II?", "en hoeveel inwoners heeft die gemeente?"], 217_828),
         (["What is the housing quota of Rotterdam in 2024-II?", "and for Maastricht?"], 118),
+        # "daarvan": a part of the previous figure, not that figure again
+        (["Op hoeveel opvangplekken is de capaciteitsraming vastgesteld?", "Hoeveel daarvan zijn voor amv?"], 8_140),
     ],
 )
 def test_follow_ups(assistant, turns, expected):
     assert expected in values(ask(assistant, *turns))
+
+
+@pytest.mark.parametrize(
+    "question,expected",
+    [
+        ("Op hoeveel opvangplekken is de capaciteitsraming van de Spreidingswet vastgesteld?", 96_000),
+        ("Hoeveel opvangplekken moeten er volgens de Spreidingswet uiterlijk medio 2025 zijn?", 96_000),
+    ],
+)
+def test_how_many_is_not_answered_by_a_date(assistant, question, expected):
+    answer = ask(assistant, question)
+    assert expected in values(answer)
+    assert not any(f.value_date for f in answer.figures)  # nor is a date offered beside it
 
 
 @pytest.mark.parametrize(
