@@ -65,6 +65,7 @@ class MetricMatch:
     score: float  # calibrated, 0..1
     lexical: float
     dense: float
+    excluded: bool = False  # the question has one of the row's `excludes` words: never the main figure
 
 
 class Catalogue:
@@ -152,11 +153,10 @@ class Catalogue:
         best: dict[int, MetricMatch] = {}
         for j, score in enumerate(combined):
             i = self.owner[j]
-            if i in excluded:
-                continue
             if i not in best or score > best[i].score:
-                best[i] = MetricMatch(self.metrics[i], float(score), float(lexical[j]), float(dense[j]))
-        return sorted(best.values(), key=lambda r: r.score, reverse=True)
+                best[i] = MetricMatch(self.metrics[i], float(score), float(lexical[j]), float(dense[j]), i in excluded)
+        # excluded rows last: they may still be the other side of a sum ("asielzoekers en Oekraïners samen")
+        return sorted(best.values(), key=lambda r: (r.excluded, -r.score))
 
 
 def same_words() -> dict[str, str]:

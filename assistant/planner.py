@@ -58,10 +58,11 @@ class Plan:
     fallbacks: list[str] = field(default_factory=list)  # near-equal place figures to try if the first has none
 
 
-def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: list[str],
+def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves: list[str],
          periods: dict[str, list[tuple[str, str]]], sources: dict[str, set[tuple[str, str]]],
          qualifiers: dict[str, set[str]]) -> Plan:
-    catalogue = {m.metric.metric: m.metric for m in matches}
+    matches = [m for m in all_matches if not m.excluded]
+    catalogue = {m.metric.metric: m.metric for m in all_matches}
     p = Plan(kind="abstain", catalogue=catalogue, top_n=intent.top_n)
     text = intent.text
 
@@ -184,7 +185,7 @@ def plan(intent: Intent, matches: list[MetricMatch], previous, known_halves: lis
     p.kind = "kerncijfer"
     p.operation = operation_of(intent)
     if p.operation:
-        second = second_operand(matches, metric, intent)
+        second = second_operand(all_matches, metric, intent)
         if second is not None:
             p.second_metric = second.metric
     else:
@@ -322,7 +323,7 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
 
 
 def second_operand(matches: list[MetricMatch], first: Metric, intent: Intent) -> Metric | None:
-    for m in matches[:4]:
+    for m in sorted(matches, key=lambda m: -m.score)[:4]:
         if m.metric is first or m.metric.table != "kerncijfers" or m.metric.unit != first.unit:
             continue
         if m.score >= ANSWER_THRESHOLD and m.lexical >= 0.5:  # the question names it, too

@@ -24,7 +24,10 @@ QUALIFIERS_EN = {
     "bij ongewijzigd beleid": "if policy is unchanged", "naar verwachting": "expected",
     "maximaal": "at most", "gemiddeld": "on average", "vóór": "before", "voor": "before",
     "uiterlijk": "at the latest", "incidenteel in totaal": "one-off, in total", "eenmalig": "one-off",
-    "gepubliceerd": "published",
+    "gepubliceerd": "published", "volgens de prognose": "forecast", "geschat": "estimated", "binnen": "within",
+    "gedurende": "for", "in ieder geval tot": "at least until", "indicatief": "indicative",
+    "langer dan": "longer than", "meer dan": "more than", "minimaal": "at least", "na": "after", "tot": "until",
+    "tot en met": "up to and including", "vanaf": "from", "per": "as of",
 }
 NOTES_EN = {"tekst onvolledig": "incomplete text"}
 WORDS = {

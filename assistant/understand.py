@@ -202,7 +202,8 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
         intent.shift_text = shift.group(0)
         folded = folded[: shift.start()] + " " + folded[shift.end():]  # "jaar" is no topic here
     for mention in places:  # "Bergen op Zoom" must not be read as a period or number
-        folded = folded.replace(fold(mention.text), " ")
+        if any(c.kind != "land" for c in mention.candidates):  # "in Nederland" is part of many figures' names
+            folded = folded.replace(fold(mention.text), " ")
     intent.periods, rest = parse_periods(folded)
     kind_words = set(lex["place_kind_words"])
     intent.topic = " ".join(w for w in normal(rest).split() if w not in kind_words)

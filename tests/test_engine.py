@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from assistant.cli import cli
 from assistant.grounding import ungrounded_numbers
-from assistant.render import number
+from assistant.render import number, qualifier
 
 
 def ask(assistant, *questions):
@@ -205,6 +205,11 @@ def test_rendering_keeps_qualifier_and_peildatum(assistant):
     assert "ca. **108.000" in answer.answer and "per 10 maart 2024" in answer.answer
     english = ask(assistant, "How many displaced Ukrainians are there in the Netherlands?")
     assert english.language == "en" and "108,000" in english.answer and "10 March 2024" in english.answer
+
+
+def test_every_qualifier_in_the_figures_has_an_english_rendering(sql):
+    qualifiers = {r[0] for r in sql.query("SELECT DISTINCT qualifier FROM kerncijfers WHERE qualifier != ''").rows}
+    assert qualifiers and {q for q in qualifiers if qualifier(q, "en") == q} == set()
 
 
 @pytest.mark.parametrize("question", ["", "   ", "x" * 10_000, "\x00\x01\x02", "'; DROP TABLE gemeenten; --",
