@@ -17,6 +17,7 @@ from .places import PlaceMention
 from .text import fold
 
 MAX_QUESTION_CHARS = 2000
+ARITHMETIC = ("difference", "growth", "sum", "share", "total")
 
 
 @lru_cache(maxsize=1)
@@ -207,6 +208,13 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     intent.periods, rest = parse_periods(folded)
     kind_words = set(lex["place_kind_words"])
     intent.topic = " ".join(w for w in normal(rest).split() if w not in kind_words)
+    # "procentuele groei", "hoeveel meer", "in totaal" say what to compute, not which figure
+    arithmetic = sorted((fold(w) for op in ARITHMETIC for w in lex["operations"][op]), key=len, reverse=True)
+    bare = f" {intent.topic} "
+    for phrase in arithmetic:
+        bare = bare.replace(f" {phrase} ", " ")
+    if bare.strip():
+        intent.topic = " ".join(bare.split())
     for word, n in lex["number_words"].items():
         rest = re.sub(rf"\b{word}\b", str(n), rest)
     top = TOP_N.search(rest)

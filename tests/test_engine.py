@@ -53,6 +53,9 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
         ("Hoeveel hoger is de opvangbehoefte per 1 januari 2025 dan de capaciteitsraming van 96.000?", 1_500),
         ("Wat is de taakstelling van Amsterdam en Rotterdam samen in 2024-II?", 1_508),
         ("Welk percentage van de inwoners van Nederland woont in Zuid-Holland?", 21.3),
+        # the words that say what to compute do not pick the figure ("totaal", "procentuele groei")
+        ("What is the total housing quota for status holders for the whole of 2024?", 35_750),
+        ("procentuele groei opvangplekken 2025 naar 2026", 36.9),
     ],
 )
 def test_derived_figures_show_their_formula(assistant, question, result):
