@@ -20,12 +20,12 @@ from .catalogue import Catalogue
 from .config import Settings
 from .models import Answer, Citation, Computation, Figure
 from .places import Place, PlaceResolver
-from .planner import Plan, plan
+from .planner import Plan, operation_of, plan, with_sides
 from .grounding import numbers_in_text
 from .text import words
 from .tools import Tools, compute
 from .planner import QUANTITY_WORDS
-from .understand import MAX_QUESTION_CHARS, Intent, Period, has_phrase, lexicon, parse_periods, understand
+from .understand import MAX_QUESTION_CHARS, Intent, Period, has_phrase, lexicon, normal, parse_periods, understand
 
 POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hold (db/SOURCES.md)
 ANSWER_CACHE_SIZE = 2048
@@ -218,10 +218,12 @@ class Conversation:
         matches = [m for m in a.catalogue.match(topic, query_vector) if m.metric is not whole]
         the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods, a.catalogue.sources,
                         a.catalogue.qualifiers)
-        if the_plan.operation and intent.segments:
+        if intent.segments and (the_plan.operation or (operation_of(intent) and the_plan.kind in {"text", "abstain"}
+                                                       and not the_plan.reason)):
             # Dutch sides match well on words alone (the catalogue speaks Dutch); English ones need
             # the embeddings, which cost ~20 ms per side
-            the_plan.sides = [side_of(a.catalogue, segment, intent.language == "en") for segment in intent.segments]
+            sides = [side_of(a.catalogue, segment, intent.language == "en") for segment in intent.segments]
+            the_plan = with_sides(the_plan, sides, operation_of(intent), SIDE_THRESHOLD)
         answer = Executor(a.tools, intent, the_plan).run()
         if the_plan.metric or the_plan.places:
             periods = the_plan.periods_asked or [
@@ -238,12 +240,13 @@ class Side:
     matches: list
     periods: list[Period]
     typed: list[float]
+    now: bool = False  # "its current capacity": the newest figure, not the question's period
 
 
 def side_of(catalogue: Catalogue, segment: str, use_dense: bool) -> Side:
     periods, rest = parse_periods(segment)
-    typed = [m.value for m in numbers_in_text(segment) if m.kind == "number"]
-    return Side(catalogue.match(rest, use_dense=use_dense), periods, typed)
+    typed = [m.value for m in numbers_in_text(rest) if m.kind == "number"]  # not the year of "2024-II"
+    return Side(catalogue.match(rest, use_dense=use_dense), periods, typed, has_phrase(normal(rest), lexicon()["now"]))
 
 
 def states_a_number(text: str) -> bool:
@@ -598,12 +601,17 @@ class Executor:
                 if found:
                     return found[0]
         candidates = [m for m in side.matches[:6] if m.score >= SIDE_THRESHOLD and m.metric.table == "kerncijfers"]
-        # a figure at exactly the period this side names beats one whose period merely spans it
-        for fits in ((lambda pr, f: pr.matches(f.period)), (lambda pr, f: pr.fits(f.period, f.quote))):
+        # a figure at exactly the period this side names beats one whose period merely spans it; a
+        # side that names none prefers the question's period ("What % of the 2024-II quota is …")
+        wanted = side.periods or ([] if side.now else self.plan.periods_asked)
+        tries = ((lambda pr, f: pr.matches(f.period)), (lambda pr, f: pr.fits(f.period, f.quote)))
+        if not side.periods:
+            tries += ((lambda pr, f: True),)
+        for fits in tries:
             for match in candidates:
                 figures = [f for f in self.dedupe_newest(self.tools.kerncijfers(match.metric.metric)) if f.value is not None]
-                if side.periods:
-                    figures = [f for f in figures if any(fits(pr, f) for pr in side.periods)]
+                if wanted:
+                    figures = [f for f in figures if any(fits(pr, f) for pr in wanted)]
                 if figures:
                     return figures[0]
         return None

@@ -363,3 +363,17 @@ def text_or_abstain(p: Plan, intent: Intent) -> Plan:
     does, and declines otherwise)."""
     p.kind = "text"
     return p
+
+
+def with_sides(p: Plan, sides: list, operation: str | None, threshold: float) -> Plan:
+    """A comparing question whose whole matches no figure well may still name one on each side
+    ("What percentage of the 2024-II quota is the Nidos target?"): then each side is its operand."""
+    p.sides = sides
+    if p.operation or len(sides) < 2 or operation is None:
+        return p
+    named = [next((m for m in side.matches[:3] if m.metric.table == "kerncijfers" and not m.excluded
+                   and m.score >= threshold), None) for side in sides[:2]]
+    if all(named) and named[0].metric is not named[1].metric:
+        p.kind, p.metric, p.operation = "kerncijfer", named[0].metric.metric, operation
+        p.catalogue.update({m.metric.metric: m.metric for m in named})
+    return p
