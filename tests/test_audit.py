@@ -162,3 +162,48 @@ def test_cli_audit_tail(monkeypatch, tmp_path):
     assert set(rows[0]) == {"id", "time", "channel", "question", "language", "kind", "answered", "figures",
                             "citations", "latency_ms"}
     assert runner.invoke(cli, ["audit", "tail", "-n", "0"]).exit_code != 0
+
+
+def test_one_connection_for_many_entries(tmp_path, monkeypatch):
+    """Opening and closing a connection per entry (a WAL checkpoint each time) capped the server."""
+    import assistant.audit as audit_module
+
+    opened = []
+    real_connect = sqlite3.connect
+    monkeypatch.setattr(audit_module.sqlite3, "connect", lambda *a, **k: opened.append(a) or real_connect(*a, **k))
+    log = AuditLog(tmp_path / "audit.db")
+    for i in range(50):
+        log.record(answer(f"vraag {i}"), "api")
+    assert len(log.tail(100)) == 50
+    assert len(opened) == 1
+    # another process (here: another connection) sees every entry while the log stays open
+    assert real_connect(tmp_path / "audit.db").execute("SELECT count(*) FROM audit").fetchone() == (50,)
+
+
+def test_a_moved_or_deleted_log_is_started_afresh(tmp_path):
+    path = tmp_path / "audit.db"
+    log = AuditLog(path)
+    log.record(answer("voor"), "api")
+    log.close()  # checkpoints the WAL into the file, so the file alone holds the entry
+    path.rename(tmp_path / "audit-1.db")  # rotation
+    log.record(answer("na het verplaatsen"), "api")
+    assert [e.question for e in log.tail()] == ["na het verplaatsen"]
+    assert [e.question for e in AuditLog(tmp_path / "audit-1.db").tail()] == ["voor"]
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    log.record(answer("na het wissen"), "api")
+    assert [e.question for e in log.tail()] == ["na het wissen"]
+
+
+def test_a_log_that_breaks_later_recovers(tmp_path):
+    path = tmp_path / "audit.db"
+    log = AuditLog(path)
+    assert log.record(answer(), "api") is not None
+    log.close()
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    path.mkdir()  # a folder where the file should be: not written, not raised
+    assert log.record(answer(), "api") is None
+    path.rmdir()
+    assert log.record(answer("weer goed"), "api") is not None
+    assert [e.question for e in log.tail()] == ["weer goed"]
