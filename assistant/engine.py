@@ -218,10 +218,10 @@ class Conversation:
         matches = [m for m in a.catalogue.match(topic, query_vector) if m.metric is not whole]
         the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods, a.catalogue.sources,
                         a.catalogue.qualifiers)
-        if intent.segments and (the_plan.operation or (operation_of(intent) and the_plan.kind in {"text", "abstain"}
-                                                       and not the_plan.reason)):
-            # Dutch sides match well on words alone (the catalogue speaks Dutch); English ones need
-            # the embeddings, which cost ~20 ms per side
+        unplanned = the_plan.kind in {"text", "abstain"} and not the_plan.reason
+        if intent.segments and operation_of(intent) not in {None, "product"} and (the_plan.operation or unplanned):
+            # Each side of "X … dan Y" names one operand (a rate times its span has no sides). Dutch
+            # sides match well on words alone; English ones need the embeddings (~20 ms per side).
             sides = [side_of(a.catalogue, segment, intent.language == "en") for segment in intent.segments]
             the_plan = with_sides(the_plan, sides, operation_of(intent), SIDE_THRESHOLD)
         answer = Executor(a.tools, intent, the_plan).run()
@@ -651,7 +651,7 @@ class Executor:
             operation = "growth"  # one figure at two moments: its change (and the change in %)
         computations = compute(operation, figures, self.lang)
         lines = list(lead) + [self.figure_line(f) for f in computations[0].inputs]
-        names = {"difference": ("Verschil", "Difference"), "sum": ("Samen", "Together"),
+        names = {"difference": ("Verschil", "Difference"), "sum": ("Samen", "Together"), "product": ("Uitkomst", "Result"),
                  "share": ("Aandeel", "Share"), "growth": ("Verandering", "Change")}
         results = []
         for c in computations:

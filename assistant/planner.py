@@ -27,7 +27,7 @@ OFFICIAL_CUES = ["officiele", "officieel", "official", "bijlage 2", "annex 2", "
 UNTIL_CUES = ["tot wanneer", "until when", "geldig tot", "loopt af", "hoe lang", "how long", "expire", "expires",
               "end date", "einddatum", "deadline", "uiterlijk"]
 END_QUALIFIERS = {"tot", "tot en met", "uiterlijk", "vóór", "voor", "before", "until"}
-BINARY = ("share", "growth", "difference", "sum")
+BINARY = ("product", "share", "growth", "difference", "sum")
 QUANTITY_WORDS = ["hoeveel", "how many", "how much", "aantal", "percentage", "welk bedrag", "hoe groot",
                   "hoe hoog", "number of", "hoeveelheid"]
 GROUP_CUES = {
@@ -322,7 +322,18 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     return best.metric
 
 
+def span_unit(unit: str) -> str | None:
+    """'personen per week' → 'weken': the unit a rate is multiplied by."""
+    rate = unit.rpartition(" per ")[2] if " per " in unit else ""
+    return lexicon()["rate_spans"].get(rate)
+
+
 def second_operand(matches: list[MetricMatch], first: Metric, intent: Intent) -> Metric | None:
+    if operation_of(intent) == "product":  # the span of a rate, or the rate of a span
+        ranked = sorted(matches, key=lambda m: -m.score)
+        span = span_unit(first.unit)
+        return next((m.metric for m in ranked if m.metric.table == "kerncijfers" and m.metric is not first and (
+            m.metric.unit == span if span else span_unit(m.metric.unit) == first.unit)), None)
     for m in sorted(matches, key=lambda m: -m.score)[:4]:
         if m.metric is first or m.metric.table != "kerncijfers" or m.metric.unit != first.unit:
             continue

@@ -352,7 +352,7 @@ def compute(operation: str, figures: list[Figure], language: str = "nl") -> list
 
     difference: largest − smallest; sum: all added; share: smallest as % of largest (or of the
     last figure, the whole, when more are given); growth: last − first in period order, plus the
-    change in %.
+    change in %; product: a rate times its span.
     """
     from .render import number
 
@@ -384,4 +384,9 @@ def compute(operation: str, figures: list[Figure], language: str = "nl") -> list
             Computation(operation="growth", formula=f"({n(last.value)} − {n(first.value)}) / {n(first.value)} × 100 = {sign}{n(abs(pct))} %",
                         inputs=[first, last], result=pct, unit="procent", period=period),
         ]
+    if operation == "product":  # a rate times its span: 540 personen per week × 52 weken
+        rate, span = sorted(figures[:2], key=lambda f: " per " not in f.unit)
+        result = rate.value * span.value
+        return [Computation(operation="product", formula=f"{n(rate.value)} × {n(span.value)} = {n(result)}",
+                            inputs=[rate, span], result=result, unit=rate.unit.partition(" per ")[0], period=period)]
     raise ValueError(f"unknown operation {operation!r}")

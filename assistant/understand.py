@@ -17,7 +17,7 @@ from .places import PlaceMention
 from .text import fold
 
 MAX_QUESTION_CHARS = 2000
-ARITHMETIC = ("difference", "growth", "sum", "share", "total")
+ARITHMETIC = ("difference", "growth", "sum", "share", "total", "product")
 
 
 @lru_cache(maxsize=1)

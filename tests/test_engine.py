@@ -56,6 +56,8 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
         # the words that say what to compute do not pick the figure ("totaal", "procentuele groei")
         ("What is the total housing quota for status holders for the whole of 2024?", 35_750),
         ("procentuele groei opvangplekken 2025 naar 2026", 36.9),
+        # a rate times its span: the unit says which figure is the span
+        ("Reken de verwachte instroom van gemiddeld 540 ontheemden per week om naar een jaartotaal.", 28_080),
         # each side names its figure; a side without a period takes the question's, unless it says "now"
         ("What percentage of the 2024-II housing quota is the indicative target for Nidos small-scale places?", 27.1),
         ("How many more GOO places are needed on 1 January 2025 than the number of displaced persons now "
