@@ -22,7 +22,7 @@ from .models import Answer, Citation, Computation, Figure
 from .places import Place, PlaceResolver
 from .planner import Plan, operation_of, plan, with_sides
 from .grounding import numbers_in_text
-from .text import words
+from .text import fold, words
 from .tools import Tools, compute
 from .planner import QUANTITY_WORDS
 from .understand import MAX_QUESTION_CHARS, Intent, Period, has_phrase, lexicon, normal, parse_periods, understand
@@ -521,7 +521,12 @@ class Executor:
 
     def _text(self) -> Answer:
         """An extractive answer: the passages that cover the question, quoted, with their source."""
+        # the passage must cover what is asked about, not the frame of the question ("wat wordt verstaan onder")
         question = self.intent.topic or self.intent.question
+        bare = f" {question} "
+        for cue in sorted(lexicon()["text_cues"], key=len, reverse=True):
+            bare = bare.replace(f" {fold(cue)} ", " ")
+        question = " ".join(bare.split()) or question
         doc_ids = None
         if self.intent.pin is not None:
             doc_ids = [d for d, row in self.tools.documents.items() if row["type"] == self.intent.pin.doc_type] or None

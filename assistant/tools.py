@@ -322,6 +322,13 @@ class Tools:
         n = len(stems) or 1
         return stems, {w: math.log(1 + n / c) for w, c in df.items()}
 
+    @cached_property
+    def _same_stems(self) -> dict[str, set[str]]:
+        from .understand import lexicon
+
+        groups = [{s for w in line for s in self.index.tokenize(w)} for line in lexicon()["same_words"]]
+        return {s: group - {s} for group in groups for s in group}
+
     def coverage(self, question: str, hit: Citation) -> float:
         """The IDF-weighted share of the question's words that the passage contains.
 
@@ -329,12 +336,17 @@ class Tools:
         words count through the index's Dutch glossary, so an English question can be covered.
         """
         stems, idf = self._passages
-        words = set(self.index.tokenize(question))
+        tokens = self.index.tokenize(question)
+        words = set(tokens)
         translated = set(self.index.tokenize(self.index.tokenize.expand(question))) - words
         passage = stems.get(hit.chunk_id, set())
+        # Dutch writes one word where the question may write two ("bekend gemaakt" / "bekendgemaakte"),
+        # and says the same thing in other words ("begin" / "aanvang", lexicon same_words)
+        joined = {w for a, b in zip(tokens, tokens[1:]) if a + b in passage for w in (a, b)}
+        same = self._same_stems
         weight = lambda w: idf.get(w, math.log(1 + len(stems)))  # noqa: E731 - unseen words weigh most
         total = sum(weight(w) for w in words) or 1.0
-        found = sum(weight(w) for w in words if w in passage)
+        found = sum(weight(w) for w in words if w in passage or w in joined or same.get(w, set()) & passage)
         # an English word is found when one of its Dutch glossary terms is in the passage
         found += sum(weight(w) for w in words - passage if any(t in passage for t in translated))
         return min(1.0, found / total)

@@ -182,6 +182,22 @@ def test_text_answer_quotes_its_passage(assistant):
     assert any("Spreidingswet" in c.section and "COA bepaalt" in c.quote for c in answer.citations)
 
 
+@pytest.mark.parametrize(
+    "question,section,words",
+    [
+        # the frame of a definition question is not what the passage must contain
+        ("Wat wordt in de Huisvestingswet 2014 verstaan onder taakstelling?", "Artikel 1", ["kalenderhalfjaar"]),
+        # "bekend gemaakt" is the passage's "bekendgemaakte", "begin" its "aanvang"
+        ("Hoeveel weken voor het begin van het kalenderhalfjaar moet het landelijke aantal vergunninghouders in de "
+         "Staatscourant bekend worden gemaakt?", "Artikel 29", ["dertien weken"]),
+    ],
+)
+def test_text_answers_find_the_passage_in_other_words(assistant, question, section, words):
+    answer = ask(assistant, question)
+    assert answer.answered and answer.kind == "text"
+    assert any(c.section.endswith(section) and all(w in c.quote for w in words) for c in answer.citations)
+
+
 def test_newest_source_wins_and_older_is_named(assistant):
     answer = ask(assistant, "Tot wanneer geldt de tijdelijke bescherming?")
     dates = [f.value_date for f in answer.figures]
