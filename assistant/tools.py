@@ -14,6 +14,7 @@ from functools import cached_property
 from .config import Settings
 from .models import Citation, Computation, Figure
 from .sqltool import SQLTool
+from .text import fold
 
 KERNCIJFERS_SQL = """
 SELECT k.*, d.title, COALESCE(k.source_date, d.date) AS doc_date, d.type AS doc_type, d.completeness, d.version_date
@@ -323,11 +324,12 @@ class Tools:
         return stems, {w: math.log(1 + n / c) for w, c in df.items()}
 
     @cached_property
-    def _same_stems(self) -> dict[str, set[str]]:
+    def _same_words(self) -> dict[str, set[str]]:
+        """Per word of a lexicon same_words line, the stems of the other words on that line."""
         from .understand import lexicon
 
-        groups = [{s for w in line for s in self.index.tokenize(w)} for line in lexicon()["same_words"]]
-        return {s: group - {s} for group in groups for s in group}
+        return {fold(w): {s for other in line if other != w for s in self.index.tokenize(other)}
+                for line in lexicon()["same_words"] for w in line}
 
     def coverage(self, question: str, hit: Citation) -> float:
         """The IDF-weighted share of the question's words that the passage contains.
@@ -343,10 +345,12 @@ class Tools:
         # Dutch writes one word where the question may write two ("bekend gemaakt" / "bekendgemaakte"),
         # and says the same thing in other words ("begin" / "aanvang", lexicon same_words)
         joined = {w for a, b in zip(tokens, tokens[1:]) if a + b in passage for w in (a, b)}
-        same = self._same_stems
+        # by the word as written: stems collide ("wonen" and "woning" are both "woon")
+        same = {stem for word in fold(question).split() if word in self._same_words
+                for stem in self.index.tokenize(word) if self._same_words[word] & passage}
         weight = lambda w: idf.get(w, math.log(1 + len(stems)))  # noqa: E731 - unseen words weigh most
         total = sum(weight(w) for w in words) or 1.0
-        found = sum(weight(w) for w in words if w in passage or w in joined or same.get(w, set()) & passage)
+        found = sum(weight(w) for w in words if w in passage or w in joined or w in same)
         # an English word is found when one of its Dutch glossary terms is in the passage
         found += sum(weight(w) for w in words - passage if any(t in passage for t in translated))
         return min(1.0, found / total)
