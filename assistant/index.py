@@ -95,6 +95,15 @@ class Tokenizer:
         return self.stemmer.stemWords(words)
 
     @staticmethod
+    def verb_forms(stem: str) -> set[str]:
+        """Snowball keeps the -t of a Dutch present tense: 'coördineert' → 'coordineert', while
+        'coördineren' → 'coordiner'. The question's form also counts as the infinitive's stem."""
+        if len(stem) < 6 or not stem.endswith("t") or stem[-2] in "aeiou":
+            return {stem}
+        base = stem[:-1]
+        return {stem, base, re.sub(r"([aeou])\1(?=[^aeiou]$)", r"\1", base)}
+
+    @staticmethod
     def words_of(text: str) -> list[str]:
         return re.findall(r"\w+", re.sub(r"(?<=\d)[.,](?=\d{3}\b)", "", _fold(text)))  # 96.000 -> 96000
 
@@ -111,7 +120,8 @@ class Tokenizer:
         """
         out = []
         for word in dict.fromkeys(self.words_of(query)):
-            group = set(self(" ".join([word, *self.glossary.get(word, ())])))
+            group = {form for stem in self(" ".join([word, *self.glossary.get(word, ())]))
+                     for form in self.verb_forms(stem)}
             if group and group not in out:
                 out.append(group)
         return out
@@ -278,7 +288,8 @@ class Index:
         groups = self.tokenize.groups(query)
         rankings = []
         if mode in ("hybrid", "lexical") or not self.dense:
-            rankings.append(self._lexical(self.tokenize(expanded), depth, doc_ids))
+            tokens = [form for stem in self.tokenize(expanded) for form in self.tokenize.verb_forms(stem)]
+            rankings.append(self._lexical(tokens, depth, doc_ids))
         if mode in ("hybrid", "dense") and self.dense:
             rankings.append(self._vector(expanded, depth, doc_ids))
         fused: dict[int, float] = {}

@@ -190,6 +190,9 @@ def test_text_answer_quotes_its_passage(assistant):
         # "bekend gemaakt" is the passage's "bekendgemaakte", "begin" its "aanvang"
         ("Hoeveel weken voor het begin van het kalenderhalfjaar moet het landelijke aantal vergunninghouders in de "
          "Staatscourant bekend worden gemaakt?", "Artikel 29", ["dertien weken"]),
+        # "coördineert" is the passage's "coördineren"
+        ("Wie coördineert de gesprekken aan de provinciale regietafels over de Spreidingswet?", "Proces en verdeling",
+         ["commissarissen van de Koning", "coördineren deze gesprekken"]),
     ],
 )
 def test_text_answers_find_the_passage_in_other_words(assistant, question, section, words):

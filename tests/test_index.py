@@ -25,7 +25,7 @@ from click.testing import CliRunner
 
 from assistant.config import Settings
 from assistant.embeddings import Embedder, load_embedder
-from assistant.index import Index, IndexMissing
+from assistant.index import Index, IndexMissing, Tokenizer
 from test_knowledge import BRIEF, DOCS, PDF_PAGES, WET, encrypted, make_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -480,3 +480,17 @@ def test_cli_add_a_folder(cli_env):
     result = run("add", str(folder), "--quiet")
     assert result.exit_code == 1 and "Added besluit.pdf" in result.output and "error: leeg.txt: file is empty" in result.output
     assert "Besluit opvang Voorbeeld" in run("search", "opvang van asielzoekers in de regio", "-k", "1").output
+
+
+@pytest.mark.parametrize(
+    "stem,forms",
+    [
+        ("coordineert", {"coordineert", "coordineer", "coordiner"}),  # coördineert ~ coördineren
+        ("verdeelt", {"verdeelt", "verdeel", "verdel"}),
+        ("taakstelling", {"taakstelling"}),
+        ("loopt", {"loopt"}),  # too short to tell
+        ("gebruikt", {"gebruikt", "gebruik"}),
+    ],
+)
+def test_present_tense_also_counts_as_the_infinitive_stem(stem, forms):
+    assert Tokenizer.verb_forms(stem) == forms
