@@ -19,7 +19,7 @@ from . import render
 from .catalogue import Catalogue
 from .config import Settings
 from .models import Answer, Citation, Computation, Figure
-from .places import Place, PlaceResolver
+from .places import Place, PlaceMention, PlaceResolver
 from .planner import Plan, operation_of, plan, with_sides
 from .grounding import numbers_in_text
 from .text import fold, words
@@ -207,7 +207,7 @@ class Conversation:
             return Answer(question=question[:200], answer=TEXT[lang]["too_long"], kind="error", language=lang)
         a = self.assistant
         a.tools.calls.clear()  # the calls of this question only (audited, shown, tested)
-        mentions = a.places.find(question)
+        mentions = self.narrowed(question, a.places.find(question))
         intent = understand(question, mentions)
         intent.unknown_places = a.places.unknown(question, mentions)
         topic = intent.topic or question
@@ -231,6 +231,21 @@ class Conversation:
             ]
             self.previous = Turn(the_plan.metric, the_plan.places, periods)
         return answer
+
+
+    def narrowed(self, question: str, mentions: list[PlaceMention]) -> list[PlaceMention]:
+        """After "Bergen kan meerdere plaatsen zijn", "ik bedoel die in Limburg" picks the Bergen in
+        Limburg: a province or safety region named alone narrows the previous turn's gemeenten."""
+        previous = [p for p in (self.previous.places if self.previous else []) if p.kind == "gemeente"]
+        regions = [m for m in mentions if len(m.candidates) == 1 and m.candidates[0].kind in {"provincie", "veiligheidsregio"}]
+        if len(previous) < 2 or len(regions) != 1 or len(mentions) != 1 or not has_phrase(
+                normal(question), lexicon()["narrowing"]):
+            return mentions
+        region = regions[0].candidates[0]
+        inside = [p for p in previous if (self.assistant.tools.gemeente(p.name) or {}).get(region.kind) == region.name]
+        if not inside or len(inside) == len(previous):
+            return mentions
+        return [replace(regions[0], candidates=inside)]
 
 
 @dataclass
@@ -531,17 +546,19 @@ class Executor:
         if self.intent.pin is not None:
             doc_ids = [d for d, row in self.tools.documents.items() if row["type"] == self.intent.pin.doc_type] or None
         hits = self.tools.retrieve(self.intent.question, k=12 if self.intent.article else 4, doc_ids=doc_ids)
+        named = []
         if self.intent.article:  # "artikel 29": that article first, whatever else matches
             named = [h for h in hits if h.section.rstrip().endswith(f"Artikel {self.intent.article}")]
             hits = named + [h for h in hits if h not in named]
-        covered = [(h, self.tools.coverage(question, h)) for h in hits[:3]]
+        covered = [(h, self.tools.coverage(question, h)) for h in hits[:max(3, len(named))]]
         passages = [h for h, c in covered if c >= TEXT_MIN_COVERAGE]
         if len(passages) > 1:  # a second passage only from the same section, and as well covered
             first = next(c for h, c in covered if h is passages[0])
             passages = [passages[0], *[h for h, c in covered[1:] if h in passages[1:] and c >= first
                                        and (h.doc_id, h.section) == (passages[0].doc_id, passages[0].section)]]
-        if self.intent.article and hits and hits[0].section.rstrip().endswith(f"Artikel {self.intent.article}"):
-            passages = [hits[0], *[h for h in passages if h is not hits[0]]]
+        if named:  # the named article answers, by its best-covered passage
+            first = max((hc for hc in covered if hc[0] in named), key=lambda hc: hc[1])[0]
+            passages = [first, *[h for h in passages if h is not first]]
         if passages and has_phrase(self.intent.text, QUANTITY_WORDS) and not any(states_a_number(h.quote) for h in passages[:2]):
             passages = []  # "hoeveel …?" is not answered by a passage without a number
         if not passages:

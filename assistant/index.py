@@ -187,6 +187,7 @@ amend amended amendment: wijziging gewijzigd | consultation: consultatie | parli
 phase phases stage: fase fasen | socioeconomic: sociaaleconomische | cycle: cyclus | again: opnieuw | reason why: omdat reden
 berekend berekenen berekent berekening: formule uitkomst | calculation: formule uitkomst
 statushouder statushouders: vergunninghouder vergunninghouders | vergunninghouder vergunninghouders: statushouder statushouders
+inwonertal inwonertallen: inwoners bevolkingscijfers | tussentijds: tussendoor | aangepast aanpassen aanpassing: wijzigingen gewijzigd
 """
 
 

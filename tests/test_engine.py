@@ -125,10 +125,17 @@ def test_ranking_per_province_has_a_chart(assistant):
         (["What is the housing quota of Rotterdam in 2024-II?", "and for Maastricht?"], 118),
         # "daarvan": a part of the previous figure, not that figure again
         (["Op hoeveel opvangplekken is de capaciteitsraming vastgesteld?", "Hoeveel daarvan zijn voor amv?"], 8_140),
+        # after an ambiguous place, a province picks the candidate (Bergen (L.), not Bergen (NH.): 29)
+        (["Wat is de taakstelling van Bergen voor 2024-II?", "Ik bedoel die in Limburg."], 13),
     ],
 )
 def test_follow_ups(assistant, turns, expected):
     assert expected in values(ask(assistant, *turns))
+
+
+def test_a_province_named_without_narrowing_words_is_the_province(assistant):
+    answer = ask(assistant, "Wat is de taakstelling van Bergen voor 2024-II?", "En wat is de taakstelling van Limburg?")
+    assert [f.scope for f in answer.figures] == ["Limburg"]
 
 
 @pytest.mark.parametrize(
