@@ -16,20 +16,21 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from . import render
-from .catalogue import Catalogue
 from .config import Settings
 from .models import Answer, Citation, Computation, Figure
 from .places import Place, PlaceMention, PlaceResolver
-from .planner import Plan, operation_of, plan, with_sides
+from .catalogue import ANSWER_THRESHOLD, Catalogue, MetricMatch
 from .grounding import numbers_in_text
+from .planner import QUANTITY_WORDS, Plan, operation_of, plan, with_sides
 from .text import fold, words
 from .tools import Tools, compute
-from .planner import QUANTITY_WORDS
 from .understand import MAX_QUESTION_CHARS, Intent, Period, has_phrase, lexicon, normal, parse_periods, understand
 
 POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hold (db/SOURCES.md)
 ANSWER_CACHE_SIZE = 2048
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
+QUOTED_MARGIN = 0.2  # a figure whose value the question quotes scores at least this above the threshold…
+QUOTED_LEXICAL = 0.4  # …when the question's words name it this well, too
 TEXT_MIN_COVERAGE = 0.5  # share of the question's (IDF-weighted) words a passage must contain
 
 TEXT = {
@@ -216,6 +217,8 @@ class Conversation:
             topic = f"{topic} {re.sub(r'[(].*?[)]', ' ', whole.label_nl)}"
         query_vector = a.embedder.query(topic) if a.embedder is not None else None
         matches = [m for m in a.catalogue.match(topic, query_vector) if m.metric is not whole]
+        if not operation_of(intent):
+            matches = quoted_first(matches, a.tools, parse_periods(fold(question))[1])
         the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods, a.catalogue.sources,
                         a.catalogue.qualifiers)
         unplanned = the_plan.kind in {"text", "abstain"} and not the_plan.reason
@@ -246,6 +249,18 @@ class Conversation:
         if not inside or len(inside) == len(previous):
             return mentions
         return [replace(regions[0], candidates=inside)]
+
+
+def quoted_first(matches: list[MetricMatch], tools: Tools, text: str) -> list[MetricMatch]:
+    """A question that quotes a figure's value ("the figure of about 92,000 in the GOO") names that
+    figure, if its words match it at all: it is answered, whatever else scores higher."""
+    typed = [m.value for m in numbers_in_text(text) if m.kind == "number"]
+    quoted = {metric for value in typed for metric in tools.metrics_with_value(value)}
+    named = [replace(m, score=max(m.score, ANSWER_THRESHOLD + QUOTED_MARGIN)) for m in matches
+             if m.metric.metric in quoted and m.lexical >= QUOTED_LEXICAL and not m.excluded]
+    if not named:
+        return matches
+    return sorted(named, key=lambda m: -m.score) + [m for m in matches if m.metric.metric not in {n.metric.metric for n in named}]
 
 
 @dataclass

@@ -235,6 +235,12 @@ def test_number_format(value, language, text):
     assert number(value, language) == text
 
 
+def test_a_quoted_value_names_its_figure(assistant):
+    answer = ask(assistant, "What is the reference date of the figure of about 92,000 displaced persons in the GOO?")
+    assert answer.answered and [f.metric for f in answer.figures] == ["ontheemden_in_goo"]
+    assert "10 March 2024" in answer.answer
+
+
 def test_rendering_keeps_qualifier_and_peildatum(assistant):
     answer = ask(assistant, "Hoeveel ontheemden uit Oekraïne zijn er in Nederland?")
     assert "ca. **108.000" in answer.answer and "per 10 maart 2024" in answer.answer
