@@ -22,10 +22,11 @@ from .text import normalize_name
 NATIONAL_POPULATION_2022 = 17_590_672
 EXPECTED_GEMEENTEN = 342
 POPULATION_PERIOD = "2022-01-01"
+FACT = "feit"  # a statement without a number or date ("verdeeld naar inwoneraantal …"): its label says it
 KNOWN_UNITS = {
     "plaatsen", "personen", "asielaanvragen", "vergunninghouders", "euro", "euro per maand",
     "dagen", "maanden", "jaar", "weken", "personen per week", "gemeenten", "locaties", "jongeren",
-    "datum", "procent", "inwoners",
+    "datum", "procent", "inwoners", "feit",
 }
 ART29_CAVEAT = (
     "Berekend, niet officieel: art. 29 Huisvestingswet 2014 schrijft de CBS-bevolkingscijfers per "
@@ -199,7 +200,10 @@ def load_kerncijfers(settings: Settings, documents: dict[str, Path]) -> list[dic
             raise BuildError(f"{where}: duplicate metric/period {r['metric']} {r['period']} (first on line {seen[key]})")
         seen[key] = r["_line"]
         value, value_date = (r.get("value") or "").strip(), (r.get("value_date") or "").strip()
-        if bool(value) == bool(value_date):
+        if r["unit"] == FACT:
+            if value or value_date:
+                raise BuildError(f"{where}: a fact (unit {FACT!r}) is its label and quote; leave value and value_date empty")
+        elif bool(value) == bool(value_date):
             raise BuildError(f"{where}: give exactly one of value and value_date")
         try:
             number = float(value) if value else None

@@ -606,8 +606,8 @@ class Executor:
                       and (pin.month is None or f.citation.date[5:7] == f"{pin.month:02d}")]
             if pinned:
                 figures = pinned
-        asked = [pr for pr in self.plan.periods_asked if pr.kind != "year" or not any(f.value_date for f in figures)]
-        if asked and not all(f.value_date for f in figures):
+        asked = [pr for pr in self.plan.periods_asked if pr.kind != "year" or not any(f.value is None for f in figures)]
+        if asked and not all(f.value is None for f in figures):  # a date or statement holds from its source on
             kept = [f for f in figures if any(pr.matches(f.period) for pr in asked)] or \
                 [f for f in figures if any(pr.fits(f.period, f.quote) for pr in asked)]
             if not kept:
@@ -622,7 +622,7 @@ class Executor:
     def dedupe_newest(self, figures: list[Figure]) -> list[Figure]:
         """Per period (or per date fact) keep the statement of the newest document; asked about
         "nu" or "the most recent", only the newest statement of all."""
-        if any(f.value_date for f in figures) or (self.intent.now and figures and not self.plan.periods_asked):
+        if any(f.value is None for f in figures) or (self.intent.now and figures and not self.plan.periods_asked):
             newest = max(figures, key=lambda f: f.citation.date)
             return [newest]
         shown: dict[str, Figure] = {}
@@ -820,6 +820,8 @@ class Executor:
         if f.official:
             extra.append(self.t("official"))
         tail = f" ({', '.join(extra)})" if extra else ""
+        if not value:  # a statement: the label is the fact
+            return f"- {label} ({render.when(f, self.lang)}){tail}{self.cite(f.citation)}"
         return f"- {label}: {value} {render.when(f, self.lang)}{tail}{self.cite(f.citation)}"
 
     def formula_text(self, c: Computation) -> str:

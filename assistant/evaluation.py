@@ -477,7 +477,7 @@ def _short(text: str, n: int = 600) -> str:
 
 
 def _fmt_figure(f: Figure) -> str:
-    v = f.value_date if f.value is None else f"{f.value:g}"
+    v = (f.value_date or "(statement)") if f.value is None else f"{f.value:g}"
     src = f" [{f.citation.doc_id} › {f.citation.section}]" if f.citation else (f" [{f.source}]" if f.source else "")
     return f"{f.label} = {v} {f.unit} ({f.period}){' date ' + f.value_date if f.value_date and f.value is not None else ''}{src}"
 

@@ -22,7 +22,8 @@ FOLLOWUP_OVERRIDE = 0.75  # a follow-up keeps the previous figure unless another
 FOLLOWUP_NAMED = 0.6  # …or unless its words name another figure outright ("en de taakstelling?")
 FALLBACK_MARGIN = 0.1
 NATIONAL_MARGIN = 0.12  # a national figure this much closer than any place figure: it was meant
-UNAVAILABLE = "geen"  # catalogue rows for figures people ask about that no source of ours holds
+UNAVAILABLE = "geen"
+FACT = "feit"  # unit of a catalogued statement without a number ("verdeeld naar inwoneraantal …")  # catalogue rows for figures people ask about that no source of ours holds
 OFFICIAL_CUES = ["officiele", "officieel", "official", "bijlage 2", "annex 2", "vastgestelde taakstelling per gemeente"]
 UNTIL_CUES = ["tot wanneer", "until when", "geldig tot", "loopt af", "hoe lang", "how long", "expire", "expires",
               "end date", "einddatum", "deadline", "uiterlijk"]
@@ -95,6 +96,9 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
     inherited = False
     pinned_elsewhere = intent.pin is not None and metric is not None and not any(
         t == intent.pin.doc_type for t, _ in sources.get(metric.metric, ()))
+    if metric is not None and metric.unit == FACT and not pinned_elsewhere and not intent.article and not regional:
+        p.kind, p.metric = "kerncijfer", metric.metric  # a catalogued statement, said in the asker's language
+        return p
     if (intent.asks_text or pinned_elsewhere or intent.article) and not regional and not ranking and (
             not has_phrase(text, QUANTITY_WORDS) or pinned_elsewhere or intent.article):
         # "Wat is een vergunninghouder?", "Wie bepaalt …": a passage answers; a strong figure

@@ -94,6 +94,8 @@ def figure_value(f: Figure, language: str) -> str:
     """'ca. 108.000 ontheemden' — the value as the source qualified it, with its unit."""
     if f.value_date:
         return date(f.value_date, language)
+    if f.value is None:  # a statement ("feit"): its label says it all
+        return ""
     q = qualifier(f.qualifier, language)
     prefix = f"{q} " if q and q in {"ca.", "circa", "ruim", "approx.", "over", "maximaal", "at most",
                                     "gemiddeld", "on average"} else ""
@@ -109,7 +111,7 @@ def figure_value(f: Figure, language: str) -> str:
 def when(f: Figure, language: str) -> str:
     """The peildatum or period a figure holds for, phrased for the reader."""
     p = f.period
-    if f.value_date:  # date facts: the period is the date of the statement
+    if f.value is None:  # date facts and statements: the period is the date of the source
         return ("volgens de bron van " if language == "nl" else "according to the source of ") + date(p, language)
     if len(p.split("-")) == 3:
         return f"{WORDS[language]['per']} {date(p, language)}"

@@ -39,7 +39,7 @@ M_COLS = ["metric", "label_nl", "label_en", "synonyms", "unit", "table", "level"
 T_COLS = ["period", "value", "qualifier", "doc_id", "section", "quote"]
 
 UNITS = {"plaatsen", "personen", "asielaanvragen", "vergunninghouders", "euro", "euro per maand", "dagen", "maanden",
-         "jaar", "weken", "personen per week", "gemeenten", "locaties", "jongeren", "datum", "procent"}
+         "jaar", "weken", "personen per week", "gemeenten", "locaties", "jongeren", "datum", "procent", "feit"}
 # table-backed metrics the engine has built-in answers for: key -> (table, unit). Other rows may name
 # any table of the figures database, or "geen" for a figure people ask about that no source holds.
 TABLES = {"taakstelling_gemeente", "gemeenten", "coa_provinciale_opgave", "nieuws_cijfers", "geen"}
@@ -336,7 +336,12 @@ def main() -> int:
             continue
         seen[(r["metric"], r["period"], r["doc_id"])] += 1
         per_metric[r["metric"]].append(r)
-        if r["unit"] == "datum":
+        if r["unit"] == "feit":  # a statement: its label says it, its quote proves it
+            if r["value"] or r["value_date"]:
+                err(where, "a fact has neither value nor value_date")
+            if r["period"] != doc.date:
+                err(where, f"fact: period {r['period']} != document date {doc.date}")
+        elif r["unit"] == "datum":
             if r["value"]:
                 err(where, "date fact must have an empty value")
             if not ISO_RE.match(r["value_date"]):

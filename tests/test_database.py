@@ -122,6 +122,8 @@ def _break(path, old, new):
         ("raw/minvws_dashboard_gemeenten_veiligheidsregio_bevolking.csv", "GM1992,Voorne aan Zee", "GM9999,Nergens", "has no provincie"),
         ("kerncijfers.csv", "97.500 opvangplekken", "97.600 opvangplekken", "does not occur verbatim"),
         ("kerncijfers.csv", ",plaatsen,", ",bedden,", "unknown unit"),
+        # a statement ("feit") is its label and quote: a number on it is a mistake
+        ("kerncijfers.csv", "socio-economic score\",,,feit,", "socio-economic score\",2,,feit,", "a fact"),
         ("aliases.csv", "Den Haag,gemeente,'s-Gravenhage", "Den Haag,gemeente,Atlantis", "does not exist"),
     ],
 )

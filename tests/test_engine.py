@@ -235,6 +235,22 @@ def test_number_format(value, language, text):
     assert number(value, language) == text
 
 
+@pytest.mark.parametrize(
+    "question,words",
+    [
+        ("On what basis are the Spreidingswet reception places divided among municipalities?",
+         ["number of inhabitants", "socio-economic score", "31 January 2024"]),
+        ("Hoe worden de opvangplekken van de Spreidingswet over de gemeenten verdeeld?",
+         ["inwoneraantal", "sociaaleconomische score", "31 januari 2024"]),
+    ],
+)
+def test_a_catalogued_statement_is_said_in_the_askers_language(assistant, question, words):
+    answer = ask(assistant, question)
+    assert answer.answered and [f.metric for f in answer.figures] == ["spreidingswet_verdeelsleutel"]
+    assert all(w in answer.answer for w in words)
+    assert "sociaaleconomische score van een gemeente" in answer.citations[0].quote  # the Dutch source, verbatim
+
+
 def test_a_quoted_value_names_its_figure(assistant):
     answer = ask(assistant, "What is the reference date of the figure of about 92,000 displaced persons in the GOO?")
     assert answer.answered and [f.metric for f in answer.figures] == ["ontheemden_in_goo"]
