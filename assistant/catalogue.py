@@ -184,4 +184,7 @@ def _cached_vectors(texts: list[str], embedder, cache_dir: Path | None) -> np.nd
         tmp = path.with_suffix(".tmp.npy")
         np.save(tmp, vectors)
         tmp.replace(path)
+        for old in path.parent.glob("catalogue-*.npy"):  # vectors of catalogues that are gone
+            if old != path and not old.name.endswith(".tmp.npy"):
+                old.unlink(missing_ok=True)
     return vectors

@@ -309,3 +309,16 @@ def test_repeated_conversation_is_answered_from_cache_until_data_changes(indexed
     db.touch()  # a rebuilt database: the answer is computed again
     a.ask("En die van Maastricht?", ["Wat is de taakstelling van Rotterdam in 2024-II?"])
     assert a.cache_hits == 2
+
+
+def test_catalogue_vectors_are_cached_by_content_and_old_ones_pruned(tmp_path):
+    from assistant.catalogue import _cached_vectors
+    from assistant.embeddings import load_embedder
+
+    embedder = load_embedder("e5")
+    first = _cached_vectors(["taakstelling", "opvangplekken"], embedder, tmp_path)
+    assert [p.name for p in tmp_path.glob("catalogue-*.npy")] and first.shape[0] == 2
+    again = _cached_vectors(["taakstelling", "opvangplekken"], embedder, tmp_path)
+    assert (again == first).all()
+    _cached_vectors(["taakstelling", "inwoners"], embedder, tmp_path)  # the catalogue changed
+    assert len(list(tmp_path.glob("catalogue-*.npy"))) == 1
