@@ -331,17 +331,18 @@ class Tools:
         return {fold(w): {s for other in line if other != w for s in self.index.tokenize(other)}
                 for line in lexicon()["same_words"] for w in line}
 
-    def coverage(self, question: str, hit: Citation) -> float:
+    def coverage(self, question: str, hit: Citation, quote_only: bool = False) -> float:
         """The IDF-weighted share of the question's words that the passage contains.
 
         Retrieval always returns *something*; this says whether it is about the question. English
         words count through the index's Dutch glossary, so an English question can be covered.
+        `quote_only`: of the quoted sentence alone, not its whole passage.
         """
         stems, idf = self._passages
         tokens = self.index.tokenize(question)
         words = set(tokens)
         translated = set(self.index.tokenize(self.index.tokenize.expand(question))) - words
-        passage = stems.get(hit.chunk_id, set())
+        passage = set(self.index.tokenize(hit.quote)) if quote_only else stems.get(hit.chunk_id, set())
         # Dutch writes one word where the question may write two ("bekend gemaakt" / "bekendgemaakte"),
         # and says the same thing in other words ("begin" / "aanvang", lexicon same_words)
         joined = {w for a, b in zip(tokens, tokens[1:]) if a + b in passage for w in (a, b)}

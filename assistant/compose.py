@@ -1,0 +1,633 @@
+"""Answer composition: a plan's tool calls run and turned into a grounded, cited `Answer`.
+
+The `Executor` is the last step of the pipeline (engine.py runs the first ones): it calls the tools
+(tools.py) the plan names, computes what the question asks (with its formula), and writes the
+answer in the asker's language, every number with its source or computation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from . import render
+from .models import Answer, Citation, Computation, Figure
+from .grounding import numbers_in_text
+from .places import Place
+from .planner import QUANTITY_WORDS, Plan
+from .text import fold, words
+from .tools import Tools, compute
+from .understand import MAX_QUESTION_CHARS, Intent, has_phrase, lexicon, parse_periods
+
+POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hold (db/SOURCES.md)
+SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
+TEXT_MIN_COVERAGE = 0.5  # share of the question's (IDF-weighted) words a passage must contain
+
+TEXT = {
+    "nl": {
+        "empty": "Stel een vraag over asielopvang, de taakstelling huisvesting statushouders of de opvang van Oekraïense ontheemden.",
+        "too_long": f"Uw vraag is te lang (meer dan {MAX_QUESTION_CHARS} tekens). Stel een kortere vraag.",
+        "no_answer": "Dit staat niet in de bronnen die ik heb.",
+        "we_have": "Wel beschikbaar",
+        "no_period": "Voor {asked} heb ik geen cijfer over {label}.",
+        "no_place": "Ik herken geen gemeente, provincie of veiligheidsregio in uw vraag.",
+        "unknown_place": "„{name}” is geen Nederlandse gemeente, provincie of veiligheidsregio die ik ken; ik heb alleen cijfers voor Nederland en zijn gemeenten, provincies en veiligheidsregio's.",
+        "official_missing": "De officiële taakstelling per gemeente (Bijlage 2 van de brief) heb ik niet; alleen de berekening met art. 29, die niet officieel is.",
+        "national_only": "Dit cijfer heb ik alleen landelijk, niet per gemeente, provincie of veiligheidsregio.",
+        "no_figure": "Ik heb geen cijfer dat bij deze vraag past.",
+        "no_passage": "Ik vind geen passage in de documenten die deze vraag beantwoordt.",
+        "catalogue": "cijfers over de opvangbehoefte, de capaciteitsraming, amv, de taakstelling per half jaar (landelijk en per gemeente berekend), inwoners, provincies en veiligheidsregio's, en Oekraïense ontheemden",
+        "need_place": "Voor {label} heb ik een gemeente, provincie of veiligheidsregio nodig.",
+        "ambiguous": "„{name}” kan meerdere plaatsen zijn: {options}. Ik geef het antwoord voor elk.",
+        "also_meant": "Uw vraag kan ook gaan over: {label}.",
+        "older": "Eerder, in {title} van {date}: {value}.",
+        "same": "Zo ook {title} van {date}.",
+        "sum_of_gemeenten": "som van de berekende taakstellingen van de gemeenten",
+        "newest": "Dit is de nieuwste bron die ik hierover heb ({date}).",
+        "computed": "Berekend, niet officieel: art. 29 Huisvestingswet 2014, ceil(vg × iG / iN).",
+        "both_versions": "Het COA publiceerde twee versies van deze opgave; ik toon beide, zonder er een te kiezen.",
+        "membership": "{gemeente} ligt in de {kind} {value}.",
+        "text_intro": "Volgens {title} ({section}):",
+        "how": "Hoe berekend",
+        "official": "officieel (bijlage geïmporteerd)",
+    },
+    "en": {
+        "empty": "Ask a question about asylum reception, the housing quota for status holders or the reception of displaced Ukrainians.",
+        "too_long": f"Your question is too long (over {MAX_QUESTION_CHARS} characters). Please ask a shorter one.",
+        "no_answer": "This is not in the sources I have.",
+        "we_have": "What I do have",
+        "no_period": "I have no figure on {label} for {asked}.",
+        "no_place": "I do not recognise a municipality, province or safety region in your question.",
+        "unknown_place": "“{name}” is not a Dutch municipality, province or safety region I know; I only have figures for the Netherlands and its municipalities, provinces and safety regions.",
+        "official_missing": "I do not have the official quota per municipality (Annex 2 of the letter), only the computation by art. 29, which is not official.",
+        "national_only": "I have this figure only for the Netherlands as a whole, not per municipality, province or safety region.",
+        "no_figure": "I have no figure that fits this question.",
+        "no_passage": "I find no passage in the documents that answers this question.",
+        "catalogue": "figures on reception capacity needed, the Spreidingswet capacity estimate, unaccompanied minors, the housing quota per half year (national and computed per municipality), inhabitants, provinces and safety regions, and displaced Ukrainians",
+        "need_place": "For {label} I need a municipality, province or safety region.",
+        "ambiguous": "“{name}” can mean several places: {options}. I answer for each.",
+        "also_meant": "Your question may also be about: {label}.",
+        "older": "Earlier, in {title} of {date}: {value}.",
+        "same": "{title} of {date} says the same.",
+        "sum_of_gemeenten": "sum of the computed quotas of its municipalities",
+        "newest": "This is the newest source I have on this ({date}).",
+        "computed": "Computed, not official: art. 29 Huisvestingswet 2014, ceil(vg × iG / iN).",
+        "both_versions": "COA published two versions of this task; both are shown, neither is picked.",
+        "membership": "{gemeente} lies in the {kind} {value}.",
+        "text_intro": "According to {title} ({section}):",
+        "how": "How computed",
+        "official": "official (annex imported)",
+    },
+}
+KIND_EN = {"provincie": "province", "veiligheidsregio": "safety region"}
+
+
+def states_a_number(text: str) -> bool:
+    numbers = lexicon()["number_words"]
+    return any(m.kind == "number" for m in numbers_in_text(text)) or any(w in numbers for w in words(text))
+
+
+def is_date(period: str) -> bool:
+    return len(period) == 10 and period[4] == "-"
+
+
+def is_time_series(figures: list[Figure]) -> bool:
+    """Two values of one figure at two moments: their difference is a change over time."""
+    return len({f.metric for f in figures}) == 1 and len({f.period for f in figures}) == len(figures)
+
+
+@dataclass
+class Executor:
+    """Runs a plan's tool calls and assembles the grounded answer."""
+
+    tools: Tools
+    intent: Intent
+    plan: Plan
+    citations: list[Citation] = field(default_factory=list)
+
+    @property
+    def lang(self) -> str:
+        return self.intent.language
+
+    def t(self, key: str, **kw) -> str:
+        return TEXT[self.lang][key].format(**kw)
+
+    def cite(self, c: Citation | None) -> str:
+        if c is None:
+            return ""
+        for i, existing in enumerate(self.citations, start=1):
+            if existing.doc_id == c.doc_id and existing.section == c.section and existing.quote == c.quote:
+                return f" [{i}]"
+        self.citations.append(c)
+        return f" [{len(self.citations)}]"
+
+    def finish(self, lines: list[str], answered: bool, kind: str, figures=(), computations=(),
+               notes=(), candidates=(), chart=None) -> Answer:
+        text = "\n".join(line for line in lines if line)
+        text += render.sources_block(self.citations, self.lang)
+        if self.lang != "nl":  # notes and labels are read by the asker: in the asker's language
+            self.citations = [c.model_copy(update={"note": render.note(c.note, self.lang)}) if c.doc_type != "tabel" else c
+                              for c in self.citations]
+            figures = [self.english(f) for f in figures]
+            computations = [c.model_copy(update={"inputs": [self.english(f) for f in c.inputs]}) for c in computations]
+        return Answer(
+            question=self.intent.question, answer=text, answered=answered, language=self.lang, kind=kind,
+            figures=list(figures), computations=list(computations), citations=self.citations,
+            notes=list(notes), candidates=list(candidates), chart=chart,
+        )
+
+    def english(self, f: Figure) -> Figure:
+        """The figure's label from the catalogue's English name, keeping the place it is about."""
+        m = self.plan.catalogue.get(f.metric or "")
+        if m is None or f.label not in (m.label_nl, f"{f.metric} {f.scope}", f"inwoners {f.scope}",
+                                        f"taakstelling {f.scope}"):
+            return f
+        label = self.label(f.metric) + (f" — {f.scope}" if f.scope and f.scope not in ("Nederland",) and m.table != "kerncijfers" else "")
+        return f.model_copy(update={"label": label})
+
+    def abstain(self, reason: str, have: list[Figure] | str = ()) -> Answer:
+        """Say plainly that the sources do not answer, and show (with their sources) what they do hold."""
+        lines = [f"{self.t('no_answer')} {reason}".strip()]
+        if isinstance(have, str):
+            lines.append(f"{self.t('we_have')}: {have}.")
+            have = []
+        elif have:
+            lines.append(f"{self.t('we_have')}:")
+            lines += [self.figure_line(f) for f in have]
+        return self.finish(lines, answered=False, kind="abstain", figures=have)
+
+    def run(self) -> Answer:
+        return getattr(self, f"_{self.plan.kind}")()
+
+    # --- answer kinds ------------------------------------------------------------------------
+
+    def _abstain(self) -> Answer:
+        p = self.plan
+        if p.reason == "unavailable":
+            m = p.catalogue.get(p.metric)
+            return self.abstain(f"{self.label(p.metric)}: {m.description if m else ''}".strip(), self.t("catalogue"))
+        if p.reason == "unknown_place":
+            return self.abstain(self.t("unknown_place", name=", ".join(self.intent.unknown_places)))
+        if p.reason == "need_place":
+            return self.abstain(self.t("need_place", label=self.label(p.metric)))
+        if p.reason == "national_only":
+            return self.abstain(self.t("national_only"), self.dedupe_newest(self.tools.kerncijfers(p.metric)))
+        if p.reason == "no_period":  # a half year we have no taakstelling for
+            asked = ", ".join(pr.text or render.period(pr.value, self.lang) for pr in p.periods_asked)
+            national = [f for f in map(self.tools.national_taakstelling, p.have) if f is not None]
+            return self.abstain(self.t("no_period", asked=asked, label=self.label(p.metric)), national)
+        return self.abstain(self.t("no_figure"), self.t("catalogue"))
+
+    def _kerncijfer(self) -> Answer:
+        p = self.plan
+        if p.operation and len(p.sides) >= 2:  # each side carries its own period: filter per side
+            found = [f for f in map(self.side_figure, p.sides[:2]) if f is not None]
+            if len(found) == 2 and (found[0].metric, found[0].period) != (found[1].metric, found[1].period):
+                return self.derived(p.operation, found)
+        figures = self.select_figures(p.metric)
+        if isinstance(figures, Answer):
+            return figures
+        lines, used, computations = [], [], []
+        if p.operation:
+            operands = self.operands(figures)
+            if len(operands) >= 2:
+                return self.derived(p.operation, operands)
+        shown = self.dedupe_newest(figures)
+        for f in shown:
+            lines.append(self.figure_line(f))
+            used.append(f)
+        older = [f for f in figures if f not in shown]
+        for f in older:
+            agrees = any((f.value, f.value_date) == (g.value, g.value_date) for g in shown)
+            key = "same" if agrees else "older"
+            lines.append(self.t(key, title=self.doc_title(f), date=render.date(f.citation.date, self.lang),
+                                value=render.figure_value(f, self.lang).replace("**", "")) + self.cite(f.citation))
+            used.append(f)
+        if self.intent.now and shown:
+            lines.append(self.t("newest", date=render.date(max(f.citation.date for f in shown), self.lang)))
+        if p.alternative is not None:
+            alt = self.select_figures(p.alternative, quiet=True)
+            if alt and not isinstance(alt, Answer):
+                lines.append(self.t("also_meant", label=self.label(p.alternative)))
+                for f in self.dedupe_newest(alt):
+                    lines.append(self.figure_line(f))
+                    used.append(f)
+        return self.finish(lines, True, "figure", figures=used, computations=computations)
+
+    def _places(self) -> Answer:
+        p = self.plan
+        lines, figures, computations, chart = [], [], [], []
+        for mention in p.ambiguous:
+            options = ", ".join(pl.label(self.lang) for pl in mention)
+            lines.append(self.t("ambiguous", name=mention[0].name.split(" (")[0], options=options))
+        if p.metric in {"provincie", "veiligheidsregio"}:
+            for place in p.places:
+                if place.kind != "gemeente":
+                    continue
+                g = self.tools.gemeente(place.name)
+                value = g[p.metric]
+                source = g["bron_provincie"] if p.metric == "provincie" else g["bron_inwoners"]
+                quote = (f"{g['code']},{g['naam']},{g['provincie']}" if p.metric == "provincie"
+                         else f"{g['code']},{g['naam']},{g['veiligheidsregio_code']},{g['veiligheidsregio']}")
+                kind = p.metric if self.lang == "nl" else KIND_EN[p.metric]
+                lines.append(self.t("membership", gemeente=g["naam"], kind=kind, value=value)
+                             + self.cite(self.tools.table_citation(source, f"gemeenten: {g['code']} {g['naam']}", quote)))
+            if not lines:
+                return self.abstain(self.t("no_place"))
+            return self.finish(lines, True, "table", candidates=self.candidates())
+        metric = p.metric
+        for candidate in [p.metric, *p.fallbacks]:
+            if any(self.place_figure(candidate, place, period, probe=True) for place in p.places
+                   for period in p.periods or [None]):
+                metric = p.metric = candidate
+                break
+        for place in p.places:
+            for period in p.periods or [None]:
+                result = self.place_figure(metric, place, period)
+                if result is None:
+                    continue
+                fs, comps = result
+                for f in fs:
+                    lines.append(self.figure_line(f, place_label=place.label(self.lang)))
+                    figures.append(f)
+                    chart.append((f"{place.label(self.lang)} {period or ''}".strip(), f.value))
+                computations.extend(comps)
+        if not figures and p.metric == "inwoners" and p.periods_asked:
+            asked = ", ".join(pr.text or render.period(pr.value, self.lang) for pr in p.periods_asked)
+            have = [self.tools.population_figure(self.tools.gemeente(pl.name)) for pl in p.places if pl.kind == "gemeente"]
+            for f in have:
+                self.cite(f.citation)
+            return self.abstain(self.t("no_period", asked=asked, label=self.label(p.metric)), have)
+        if not figures:
+            return self.abstain(self.t("need_place", label=self.label(p.metric)))
+        if p.reason == "official_missing" and not any(f.official for f in figures):
+            return self.abstain(self.t("official_missing"), figures)
+        if any(f.computed for f in figures) and p.metric == "taakstelling_gemeente":
+            lines.append("")
+            lines.append(self.t("computed"))
+            how = [f"{c.inputs[1].scope} {c.period}: {self.formula_text(c)}" for c in computations if c.operation == "art29"]
+            how += [f"{f.scope} {f.period}: {self.t('sum_of_gemeenten')}" for f in figures if f.computed and f.formula
+                    and f.scope and not any(c.inputs[1].scope == f.scope for c in computations if c.operation == "art29")]
+            lines.append(f"{self.t('how')}: " + "; ".join(how))
+        if p.metric in {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}:
+            lines.append(self.t("both_versions"))
+        derived = self.place_computations(figures)
+        for c in derived:
+            name = render.WORDS[self.lang]["computed"]
+            shown = render.number(c.result, self.lang) + (" %" if c.unit == "procent" else f" {render.unit(c.unit, self.lang)}")
+            lines.append(f"**{shown}** ({name}: {c.formula})")
+            figures.append(Figure(label=c.operation, value=c.result, unit=c.unit, period=c.period, computed=True,
+                                  formula=c.formula, source="compute"))
+        computations.extend(derived)
+        return self.finish(lines, True, "derived" if derived else "table", figures=figures, computations=computations,
+                           candidates=self.candidates(), chart=chart if len(chart) > 1 else None)
+
+    def _ranking(self) -> Answer:
+        p = self.plan
+        lines, figures = [], []
+        lowest = "lowest" in self.intent.operations
+        if p.metric in {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}:
+            fs = self.tools.coa_ranking(p.metric, lowest, p.top_n or 1)
+            lines.append(f"**{self.label(p.metric)}**")
+            for f in fs:
+                lines.append(f"- {f.label}: **{render.number(f.value, self.lang)}** {render.unit(f.unit, self.lang)}"
+                             + self.cite(f.citation))
+            lines.append(self.t("both_versions"))
+            return self.finish(lines, True, "table", figures=fs)
+        for period in p.periods or [None]:
+            if p.group:
+                fs = self.tools.group(p.metric, p.group, period, lowest)
+                if p.top_n:
+                    fs = fs[: p.top_n]
+            else:
+                scope = p.places[0] if p.places else Place("land", "Nederland")
+                fs = self.tools.ranking(p.metric, scope.kind, scope.name, period, p.top_n or 1, lowest)
+            per = {"provincie": ("per provincie", "per province"),
+                   "veiligheidsregio": ("per veiligheidsregio", "per safety region")}.get(p.group)
+            name = self.label(p.metric) if not per else (
+                f"{self.label(p.metric).split(' per ')[0]} {per[self.lang == 'en']}")
+            header = name + (f" — {render.period(period, self.lang)}" if period else "")
+            lines.append(f"**{header}**")
+            for i, f in enumerate(fs, start=1):
+                lines.append(f"{i}. {f.label}: **{render.number(f.value, self.lang)}** {render.unit(f.unit, self.lang)}")
+                figures.append(f)
+        if p.metric == "taakstelling_gemeente" and any(f.computed for f in figures):
+            lines.append(self.t("computed"))
+            self.cite(self.tools.law_citation("Artikel 29"))
+            for period in p.periods:
+                self.cite(self.tools.national_taakstelling(period).citation)
+        self.cite_tables(p.group or (p.places[0].kind if p.places else "land"))
+        chart = [(f.label, f.value) for f in figures]
+        return self.finish(lines, True, "table", figures=figures, chart=chart if len(chart) > 1 else None)
+
+    def _members(self) -> Answer:
+        p = self.plan
+        lines = []
+        for place in p.places:
+            names = [r["name"] for r in self.tools.members(place.kind, place.name, p.group)]
+            what = {"gemeente": ("gemeenten", "municipalities"),
+                    "veiligheidsregio": ("veiligheidsregio's", "safety regions")}[p.group][self.lang == "en"]
+            lines.append(f"{place.label(self.lang)} — {what}: " + ", ".join(names))
+            self.cite_tables(place.kind)
+        return self.finish(lines, True, "table", candidates=self.candidates())
+
+    def _text(self) -> Answer:
+        """An extractive answer: the passages that cover the question, quoted, with their source."""
+        # the passage must cover what is asked about, not the frame of the question ("wat wordt verstaan onder")
+        question = self.intent.topic or self.intent.question
+        bare = f" {question} "
+        for cue in sorted(lexicon()["text_cues"], key=len, reverse=True):
+            bare = bare.replace(f" {fold(cue)} ", " ")
+        question = " ".join(bare.split()) or question
+        doc_ids = None
+        if self.intent.pin is not None:
+            doc_ids = [d for d, row in self.tools.documents.items() if row["type"] == self.intent.pin.doc_type] or None
+        hits = self.tools.retrieve(self.intent.question, k=12 if self.intent.article else 4, doc_ids=doc_ids)
+        named = []
+        if self.intent.article:  # "artikel 29": that article first, whatever else matches
+            named = [h for h in hits if h.section.rstrip().endswith(f"Artikel {self.intent.article}")]
+            hits = named + [h for h in hits if h not in named]
+        covered = [(h, self.tools.coverage(question, h)) for h in hits[:max(3, len(named))]]
+        passages = [h for h, c in covered if c >= TEXT_MIN_COVERAGE]
+        if len(passages) > 1:  # a second passage only from the same section, and as well covered
+            first = next(c for h, c in covered if h is passages[0])
+            passages = [passages[0], *[h for h, c in covered[1:] if h in passages[1:] and c >= first
+                                       and (h.doc_id, h.section) == (passages[0].doc_id, passages[0].section)]]
+        if named:  # the named article answers, by its best-covered passage alone
+            passages = [max((hc for hc in covered if hc[0] in named),
+                            key=lambda hc: (hc[1], self.tools.coverage(question, hc[0], quote_only=True)))[0]]
+        if passages and has_phrase(self.intent.text, QUANTITY_WORDS) and not any(states_a_number(h.quote) for h in passages[:2]):
+            passages = []  # "hoeveel …?" is not answered by a passage without a number
+        if not passages:
+            if self.plan.metric and self.plan.catalogue[self.plan.metric].table == "kerncijfers":
+                return self._kerncijfer()  # no passage says it, but a key figure does
+            if self.plan.reason == "need_place":
+                return self._abstain()
+            return self.abstain(self.t("no_passage"))
+        best = passages[0]
+        lines = [self.t("text_intro", title=best.title, section=best.section)]
+        shown = set()
+        for hit in passages[:2]:
+            if hit.quote in shown:
+                continue
+            shown.add(hit.quote)
+            lines.append(f"> {hit.quote}" + self.cite(hit))
+        notes = list(dict.fromkeys(render.note(h.note, self.lang) for h in passages[:2] if h.note))
+        if notes:
+            lines.append("(" + "; ".join(notes) + ")")
+        return self.finish(lines, True, "text", notes=notes)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def select_figures(self, metric: str, quiet: bool = False) -> list[Figure] | Answer:
+        figures = self.tools.kerncijfers(metric)
+        pin = self.intent.pin
+        if pin:
+            pinned = [f for f in figures if f.citation.doc_type == pin.doc_type
+                      and (pin.year is None or f.citation.date.startswith(str(pin.year)))
+                      and (pin.month is None or f.citation.date[5:7] == f"{pin.month:02d}")]
+            if pinned:
+                figures = pinned
+        asked = [pr for pr in self.plan.periods_asked if pr.kind != "year" or not any(f.value is None for f in figures)]
+        if asked and not all(f.value is None for f in figures):  # a date or statement holds from its source on
+            kept = [f for f in figures if any(pr.matches(f.period) for pr in asked)] or \
+                [f for f in figures if any(pr.fits(f.period, f.quote) for pr in asked)]
+            if not kept:
+                if quiet:
+                    return []
+                asked_text = ", ".join(pr.text or render.period(pr.value, self.lang) for pr in asked)
+                return self.abstain(self.t("no_period", asked=asked_text, label=self.label(metric)),
+                                    self.dedupe_newest(figures))
+            figures = kept
+        return figures
+
+    def dedupe_newest(self, figures: list[Figure]) -> list[Figure]:
+        """Per period (or per date fact) keep the statement of the newest document; asked about
+        "nu" or "the most recent", only the newest statement of all."""
+        if any(f.value is None for f in figures) or (self.intent.now and figures and not self.plan.periods_asked):
+            newest = max(figures, key=lambda f: f.citation.date)
+            return [newest]
+        shown: dict[str, Figure] = {}
+        for f in sorted(figures, key=lambda f: f.citation.date, reverse=True):
+            shown.setdefault(f.period, f)
+        return sorted(shown.values(), key=lambda f: f.period)
+
+    def side_figure(self, side) -> Figure | None:
+        """The figure one side of a comparison names: a typed value, else its best-matching metric."""
+        for value in side.typed:
+            for metric in self.tools.metrics_with_value(value):
+                found = [f for f in self.tools.kerncijfers(metric) if f.value == value]
+                if found:
+                    return found[0]
+        candidates = [m for m in side.matches[:6] if m.score >= SIDE_THRESHOLD and m.metric.table == "kerncijfers"]
+        # a figure at exactly the period this side names beats one whose period merely spans it; a
+        # side that names none prefers the question's period ("What % of the 2024-II quota is …")
+        wanted = side.periods or ([] if side.now else self.plan.periods_asked)
+        tries = ((lambda pr, f: pr.matches(f.period)), (lambda pr, f: pr.fits(f.period, f.quote)))
+        if not side.periods:
+            tries += ((lambda pr, f: True),)
+        for fits in tries:
+            for match in candidates:
+                figures = [f for f in self.dedupe_newest(self.tools.kerncijfers(match.metric.metric)) if f.value is not None]
+                if wanted:
+                    figures = [f for f in figures if any(fits(pr, f) for pr in wanted)]
+                if figures:
+                    return figures[0]
+        return None
+
+    def operands(self, figures: list[Figure]) -> list[Figure]:
+        """The two figures a derived question combines: one per side of the question ('X … dan Y'),
+        or one figure at two asked periods, or the figure plus a second named or typed one."""
+        p = self.plan
+        if len(p.sides) >= 2:
+            found = [f for f in map(self.side_figure, p.sides[:2]) if f is not None]
+            if len(found) == 2 and (found[0].metric, found[0].period) != (found[1].metric, found[1].period):
+                return found
+        own = [f for f in self.dedupe_newest(figures) if f.value is not None]
+        by_period = list({f.period: f for f in own}.values())
+        if len(by_period) >= 2 and (len(p.periods_asked) >= 2 or p.operation in {"growth", "sum"}):
+            if p.operation != "sum" or all(not is_date(f.period) for f in by_period):
+                return sorted(by_period[:2] if len(p.periods_asked) >= 2 else [by_period[0], by_period[-1]],
+                              key=lambda f: f.period)
+        if not own:
+            return []
+        others: list[Figure] = []
+        typed = [m.value for m in numbers_in_text(self.intent.question) if m.kind == "number"]
+        for value in typed:
+            for metric in self.tools.metrics_with_value(value):
+                others += [f for f in self.tools.kerncijfers(metric) if f.value == value and f not in own]
+        if p.second_metric:
+            second = self.select_figures(p.second_metric, quiet=True)
+            others += [f for f in self.dedupe_newest(second) if f.value is not None]
+        others = [f for f in others if f.metric != own[0].metric or f.period != own[0].period]
+        if not others:
+            return []
+        return [own[0], others[0]]
+
+    def derived(self, operation: str, figures: list[Figure], lead: list[str] = ()) -> Answer:
+        """Show the inputs with their sources, then each computed result with its formula."""
+        if operation in {"difference", "share"} and is_time_series(figures):
+            operation = "growth"  # one figure at two moments: its change (and the change in %)
+        computations = compute(operation, figures, self.lang)
+        lines = list(lead) + [self.figure_line(f) for f in computations[0].inputs]
+        names = {"difference": ("Verschil", "Difference"), "sum": ("Samen", "Together"), "product": ("Uitkomst", "Result"),
+                 "share": ("Aandeel", "Share"), "growth": ("Verandering", "Change")}
+        results = []
+        for c in computations:
+            name = names[c.operation][0 if self.lang == "nl" else 1]
+            shown = render.number(c.result, self.lang) + (" %" if c.unit == "procent" else f" {render.unit(c.unit, self.lang)}")
+            lines.append(f"**{name}: {shown}** ({render.WORDS[self.lang]['computed']}: {c.formula})")
+            results.append(Figure(label=name, value=c.result, unit=c.unit, period=c.period, computed=True,
+                                  formula=c.formula, source="compute"))
+        return self.finish(lines, True, "derived", figures=[*computations[0].inputs, *results], computations=computations)
+
+    def place_figure(self, metric: str, place: Place, period, probe: bool = False):
+        """Figures of `metric` for one place and period (None if there are none); `probe` only checks."""
+        if probe:
+            if metric == "spreidingswet_opgave_gerapporteerd":
+                return bool(self.tools.reported(place.name, place.kind))
+            if metric == "taakstelling_gemeente":
+                return period is not None
+            if metric.startswith("coa_"):
+                return place.kind in {"provincie", "land"}
+            return metric in {"inwoners", "aantal_gemeenten"} and (metric == "inwoners" or place.kind != "gemeente")
+        t = self.tools
+        if metric == "taakstelling_gemeente":
+            if place.kind == "gemeente":
+                f, c = t.taakstelling(place.name, period)
+                for cited in (f.citation, c.inputs[0].citation, c.inputs[1].citation):
+                    self.cite(cited)
+                return [f], [c]
+            scope = place.name
+            f = t.aggregate(metric, place.kind, scope, period)
+            self.cite(t.law_citation("Artikel 29"))
+            self.cite(t.national_taakstelling(period).citation)
+            self.cite_tables(place.kind)
+            return [f], []
+        if metric == "inwoners":
+            asked = [pr for pr in self.plan.periods_asked if not pr.matches(POPULATION_PERIOD)]
+            if asked:
+                return None  # we hold inhabitants on 1 January 2022 only
+            if place.kind == "gemeente":
+                f = t.population_figure(t.gemeente(place.name))
+                self.cite(f.citation)
+                return [f], []
+            if place.kind == "land":
+                f = t.national_population()
+            else:
+                f = t.aggregate(metric, place.kind, place.name, None)
+            self.cite_tables(place.kind)
+            return [f], []
+        if metric == "aantal_gemeenten":
+            if place.kind == "gemeente":
+                return None
+            f = t.aggregate(metric, place.kind, place.name, None)
+            self.cite_tables(place.kind)
+            return [f], []
+        if metric == "spreidingswet_opgave_gerapporteerd":
+            fs = t.reported(place.name, place.kind)
+            for f in fs:
+                self.cite(f.citation)
+            return fs, []
+        if metric in {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}:
+            name = "Totaal" if place.kind == "land" else place.name
+            if place.kind not in {"provincie", "land"}:
+                return None
+            fs = [f for f in t.coa(name) if f.metric == metric]
+            for f in fs:
+                self.cite(f.citation)
+            return fs, []
+        return None
+
+    def place_computations(self, figures: list[Figure]) -> list[Computation]:
+        """Differences, sums and shares across the places a question names (or versus Nederland)."""
+        op = self.plan.operation
+        values = [f for f in figures if f.value is not None]
+        if not op or not values:
+            return []
+        if op == "share":
+            whole = self.national_of(values[0])
+            if whole is None:
+                return []
+            self.cite(whole.citation) if whole.citation else None
+            return compute("share", [values[0], whole], self.lang)
+        if values[0].metric.startswith("coa_") and op == "difference" and len(values) >= 2:
+            return compute("difference", values[:2], self.lang)
+        same = [f for f in values if f.period == values[0].period and f.metric == values[0].metric]
+        if len(same) >= 2 and op in {"difference", "sum"}:
+            return compute(op if len(same) == 2 or op == "sum" else "sum", same, self.lang)
+        return []
+
+    def national_of(self, f: Figure) -> Figure | None:
+        if f.metric == "inwoners":
+            return self.tools.national_population()
+        if f.metric == "taakstelling_gemeente":
+            return self.tools.national_taakstelling(f.period)
+        return None
+
+    def cite_tables(self, kind: str) -> None:
+        """A sum or count over gemeenten rests on the population table and, per provincie, on the
+        table that says which gemeenten lie in it."""
+        self.cite(self.population_citation())
+        if kind == "provincie":
+            self.cite(self.tools.table_citation(
+                "regioviewer_gemeenten_provincie_2025", "gemeenten per provincie (342 rijen)",
+                "gemeentecode,gemeentenaam,provincie,jaar"))
+
+    def population_citation(self) -> Citation:
+        return self.tools.table_citation(
+            "minvws_dashboard_gemeenten_veiligheidsregio_bevolking", "gemeenten (342 rijen)",
+            "population_count: CBS-bevolking per 1 januari 2022, indeling 2023; som 17590672",
+        )
+
+    def figure_line(self, f: Figure, place_label: str | None = None) -> str:
+        label = place_label or self.label(f.metric) if f.metric else f.label
+        if place_label and f.metric:
+            name = self.label(f.metric)
+            if f.metric in {"taakstelling_gemeente", "inwoners"} and not place_label.endswith(("(gemeente)", "(municipality)")):
+                # a provincie or regio: the figure is the sum over its gemeenten
+                for cut in (" per gemeente", " per municipality", " van een gemeente", " of a municipality"):
+                    name = name.replace(cut, "")
+                name += " (" + ("som over de gemeenten" if self.lang == "nl" else "sum over its municipalities") + ")"
+            label = f"{place_label} — {name}"
+        if f.metric in {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}:
+            label += f" ({f.label.rsplit('(', 1)[-1]}"
+        value = render.figure_value(f, self.lang)
+        extra = []
+        q = f.qualifier
+        if q and q not in {"ca.", "circa", "ruim", "maximaal", "gemiddeld"}:
+            extra.append(render.qualifier(q, self.lang))
+        if f.computed:
+            extra.append(render.WORDS[self.lang]["computed"])
+        if f.official:
+            extra.append(self.t("official"))
+        tail = f" ({', '.join(extra)})" if extra else ""
+        if not value:  # a statement: the label is the fact
+            return f"- {label} ({render.when(f, self.lang)}){tail}{self.cite(f.citation)}"
+        return f"- {label}: {value} {render.when(f, self.lang)}{tail}{self.cite(f.citation)}"
+
+    def formula_text(self, c: Computation) -> str:
+        vg, ig, i_n = (x.value for x in c.inputs)
+        n = lambda v: render.number(v, self.lang)  # noqa: E731
+        return f"ceil({n(vg)} × {n(ig)} / {n(i_n)}) = {n(c.result)}"
+
+    def label(self, metric: str | None) -> str:
+        """The metric's name without the dates some labels carry (those belong to its figures)."""
+        if metric is None:
+            return ""
+        m = self.plan.catalogue.get(metric)
+        text = m.label(self.lang) if m else metric
+        if not any(c.isdigit() for c in text):
+            return text
+        stripped = " ".join(parse_periods(text)[1].split())
+        stripped = re.sub(r"\s*\(\s*\w*\s*\)", "", stripped)  # "(vóór 1 februari 2024)" leaves "(vóór )"
+        return re.sub(r"\s+(in|per|op|voor|van|sinds|tot|on|as of|for|since|until)$", "", stripped)
+
+    def doc_title(self, f: Figure) -> str:
+        doc_type = f.citation.doc_type
+        if self.lang == "nl":
+            return {"brief": "de brief", "nieuws": "het nieuwsbericht", "wet": "de wet"}.get(doc_type, f.citation.title)
+        return {"brief": "the letter", "nieuws": "the news item", "wet": "the law"}.get(doc_type, f.citation.title)
+
+    def candidates(self) -> list[str]:
+        return [pl.label(self.lang) for group in self.plan.ambiguous for pl in group]
