@@ -217,6 +217,7 @@ class Executor:
     def _places(self) -> Answer:
         p = self.plan
         lines, figures, computations, chart = [], [], [], []
+        owner: dict[int, str] = {}  # figure → the place it is about, for the computed lines
         for mention in p.ambiguous:
             options = ", ".join(pl.label(self.lang) for pl in mention)
             lines.append(self.t("ambiguous", name=mention[0].name.split(" (")[0], options=options))
@@ -250,6 +251,7 @@ class Executor:
                 for f in fs:
                     lines.append(self.figure_line(f, place_label=place.label(self.lang)))
                     figures.append(f)
+                    owner[id(f)] = place.label(self.lang)
                     chart.append((f"{place.label(self.lang)} {period or ''}".strip(), f.value))
                 computations.extend(comps)
         if not figures and p.metric == "inwoners" and p.periods_asked:
@@ -275,7 +277,8 @@ class Executor:
         for c in derived:
             name = render.WORDS[self.lang]["computed"]
             shown = render.number(c.result, self.lang) + (" %" if c.unit == "procent" else f" {render.unit(c.unit, self.lang)}")
-            lines.append(f"**{shown}** ({name}: {c.formula})")
+            scope = f"{owner.get(id(c.inputs[0]), c.inputs[0].scope)}: " if len(derived) > 1 else ""
+            lines.append(f"{scope}**{shown}** ({name}: {c.formula})")
             figures.append(Figure(label=c.operation, value=c.result, unit=c.unit, period=c.period, computed=True,
                                   formula=c.formula, source="compute"))
         computations.extend(derived)
@@ -553,10 +556,18 @@ class Executor:
             return compute("share", [values[0], whole], self.lang)
         if values[0].metric.startswith("coa_") and op == "difference" and len(values) >= 2:
             return compute("difference", values[:2], self.lang)
-        same = [f for f in values if f.period == values[0].period and f.metric == values[0].metric]
-        if len(same) >= 2 and op in {"difference", "sum"}:
-            return compute(op if len(same) == 2 or op == "sum" else "sum", same, self.lang)
-        return []
+        scopes = list(dict.fromkeys((f.scope, f.label) for f in values))  # Utrecht the gemeente ≠ the provincie
+        if len(scopes) > 1 and not self.plan.ambiguous:  # places compared within one period
+            same = [f for f in values if f.period == values[0].period and f.metric == values[0].metric]
+            if len(same) >= 2 and op in {"difference", "sum"}:
+                return compute(op if len(same) == 2 or op == "sum" else "sum", same, self.lang)
+            return []
+        out = []  # one place (or each candidate of an ambiguous name) over two periods
+        for scope in scopes:  # "hoeveel minder in 2024-II dan in 2024-I", "in heel 2024"
+            series = [f for f in values if (f.scope, f.label) == scope and f.metric == values[0].metric]
+            if len(series) == 2 and series[0].period != series[1].period and op in {"difference", "growth", "sum"}:
+                out += compute(op, series, self.lang)
+        return out
 
     def national_of(self, f: Figure) -> Figure | None:
         if f.metric == "inwoners":

@@ -12,7 +12,7 @@ import re
 import time
 import unicodedata
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from .catalogue import ANSWER_THRESHOLD, Catalogue, MetricMatch
@@ -24,7 +24,8 @@ from .places import Place, PlaceMention, PlaceResolver
 from .planner import operation_of, plan, with_sides
 from .text import fold, words
 from .tools import Tools
-from .understand import MAX_QUESTION_CHARS, Period, has_phrase, lexicon, normal, parse_periods, understand
+from .understand import (MAX_QUESTION_CHARS, Period, has_phrase, lexicon, normal, parse_periods, understand,
+                         with_years)
 
 ANSWER_CACHE_SIZE = 2048
 QUOTED_MARGIN = 0.2  # a figure whose value the question quotes scores at least this above the threshold…
@@ -39,6 +40,7 @@ class Turn:
     metric: str | None
     places: list[Place]
     periods: list
+    regions: list[Place] = field(default_factory=list)  # regions the answer named: "die veiligheidsregio"
 
 
 class Assistant:
@@ -151,6 +153,7 @@ class Conversation:
         mentions = self.narrowed(question, a.places.find(question))
         intent = understand(question, mentions)
         intent.unknown_places = a.places.unknown(question, mentions)
+        intent.periods = with_years(intent.periods, self.previous.periods if self.previous else [])
         topic = intent.topic or question
         whole = a.catalogue.by_key.get(self.previous.metric) if intent.part_of and self.previous else None
         if whole is not None:  # "Hoeveel daarvan zijn voor amv?": amv within the previous figure
@@ -172,7 +175,11 @@ class Conversation:
             periods = the_plan.periods_asked or [
                 p for p in (period_of(f) for f in answer.figures[:1]) if p is not None
             ]
-            self.previous = Turn(the_plan.metric, the_plan.places, periods)
+            regions = []
+            if the_plan.metric in {"provincie", "veiligheidsregio"}:  # "In welke veiligheidsregio ligt Ede?"
+                rows = [a.tools.gemeente(pl.name) for pl in the_plan.places if pl.kind == "gemeente"]
+                regions = [Place(the_plan.metric, r[the_plan.metric]) for r in rows if r]
+            self.previous = Turn(the_plan.metric, the_plan.places, periods, regions)
         return answer
 
 

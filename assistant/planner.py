@@ -80,7 +80,12 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
                            for pr in previous.periods]
 
     regional = [pl for pl in p.places if pl.kind != "land"]
-    if not regional and previous is not None and previous.places and (followup or refers_back(text)):
+    named_region = next((kind for kind, cues in REGION_BACK.items() if has_phrase(text, cues)), None)
+    regions = [pl for pl in (previous.regions if previous is not None else []) if pl.kind == named_region]
+    if not regional and regions:  # "Uit hoeveel gemeenten bestaat die veiligheidsregio?"
+        p.places = regional = regions
+        carried = True
+    elif not regional and previous is not None and previous.places and (followup or refers_back(text)):
         p.places = list(previous.places)  # "En wat is de taakstelling?", "in welke regio ligt dat"
         regional = [pl for pl in p.places if pl.kind != "land"]
         carried = True
@@ -199,6 +204,12 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
     return p
 
 
+REGION_BACK = {  # a region the previous answer named
+    "veiligheidsregio": ["die veiligheidsregio", "deze veiligheidsregio", "dezelfde veiligheidsregio",
+                         "that safety region", "this safety region", "the same safety region"],
+    "provincie": ["die provincie", "deze provincie", "dezelfde provincie", "that province", "this province",
+                  "the same province"],
+}
 MEMBER_CUES = {
     "gemeente": ["welke gemeenten", "which municipalities", "what municipalities", "noem de gemeenten",
                  "list the municipalities"],

@@ -122,6 +122,7 @@ HALF_PAIR = re.compile(  # "van de eerste naar de tweede helft van 2024", "from 
 HALF_WORDS = re.compile(
     r"\b(eerste|tweede|1e|2e|first|second)\s+(?:helft|half|halfjaar|half jaar)\s+(?:van\s+|of\s+)?(\d{4})\b"
 )
+HALF_BARE = re.compile(r"\b(eerste|tweede|1e|2e|first|second)\s+(?:helft|half|halfjaar|half jaar)\b")  # year from context
 YEAR_END = re.compile(r"\b(?:eind|einde|end of|end|ultimo)\s+(\d{4})\b")
 YEAR_START = re.compile(r"\b(?:begin|start of|beginning of|early|per)\s+(\d{4})\b")
 YEAR_MID = re.compile(r"\b(?:medio|midden|half|mid|mid-|halverwege)\s+(\d{4})\b")
@@ -170,6 +171,7 @@ def parse_periods(text: str) -> tuple[list[Period], str]:
     text = HALF_PAIR.sub(" ", text)
     take(HALF_WORDS, lambda m: Period("half", f"{m[2]}-{'I' if m[1] in ('eerste', '1e', 'first') else 'II'}"))
     take(HALF, lambda m: Period("half", f"{m[1]}-{'I' if m[2] in ('i', 'h1') else 'II'}"))
+    take(HALF_BARE, lambda m: Period("half", f"????-{'I' if m[1] in ('eerste', '1e', 'first') else 'II'}"))
     take(YEAR_END, lambda m: Period("date", f"{m[1]}-12-31"))
     take(YEAR_START, lambda m: Period("date", f"{m[1]}-01-01"))
     take(YEAR_MID, lambda m: Period("date", f"{m[1]}-07-01"))
@@ -180,6 +182,14 @@ def parse_periods(text: str) -> tuple[list[Period], str]:
         if p not in periods:
             periods.append(p)
     return periods, text
+
+
+def with_years(periods: list[Period], context: list[Period]) -> list[Period]:
+    """'En in het eerste halfjaar?' names a half without its year: take the year the question or the
+    previous turn names; without one the half cannot be placed and is dropped."""
+    years = [pr.value[:4] for pr in [*periods, *context] if not pr.value.startswith("????")]
+    return [replace(pr, value=years[0] + pr.value[4:]) if pr.value.startswith("????") else pr
+            for pr in periods if years or not pr.value.startswith("????")]
 
 
 def understand(question: str, places: list[PlaceMention]) -> Intent:

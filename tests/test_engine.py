@@ -52,6 +52,7 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
         ("Hoeveel amv-plekken komt het COA per 1 januari 2025 tekort ten opzichte van de huidige 4.300?", 5_200),
         ("Hoeveel hoger is de opvangbehoefte per 1 januari 2025 dan de capaciteitsraming van 96.000?", 1_500),
         ("Wat is de taakstelling van Amsterdam en Rotterdam samen in 2024-II?", 1_508),
+        ("hoeveel minder statushouders hoeft nijmegen in 2024-II te huisvesten dan in 2024-I", 17),  # one place, two halves
         ("Welk percentage van de inwoners van Nederland woont in Zuid-Holland?", 21.3),
         # the words that say what to compute do not pick the figure ("totaal", "procentuele groei")
         ("What is the total housing quota for status holders for the whole of 2024?", 35_750),
@@ -125,12 +126,23 @@ def test_ranking_per_province_has_a_chart(assistant):
         (["What is the housing quota of Rotterdam in 2024-II?", "and for Maastricht?"], 118),
         # "daarvan": a part of the previous figure, not that figure again
         (["Op hoeveel opvangplekken is de capaciteitsraming vastgesteld?", "Hoeveel daarvan zijn voor amv?"], 8_140),
+        # a half without its year takes the year of the previous turn
+        (["Hoeveel statushouders moet Eindhoven in de tweede helft van 2024 onderdak bieden?",
+          "En in het eerste halfjaar?"], 255),
+        # "die veiligheidsregio": the region the previous answer named, not the gemeente asked about
+        (["In welke veiligheidsregio ligt Ede?", "Uit hoeveel gemeenten bestaat die veiligheidsregio?"], 15),
         # after an ambiguous place, a province picks the candidate (Bergen (L.), not Bergen (NH.): 29)
         (["Wat is de taakstelling van Bergen voor 2024-II?", "Ik bedoel die in Limburg."], 13),
     ],
 )
 def test_follow_ups(assistant, turns, expected):
     assert expected in values(ask(assistant, *turns))
+
+
+def test_an_ambiguous_place_over_two_periods_is_computed_per_candidate(assistant):
+    answer = ask(assistant, "Hoeveel statushouders moet Utrecht in heel 2024 huisvesten?")
+    assert sorted(c.result for c in answer.computations if c.operation == "sum") == [736, 2_813]  # never 386 + 1.473
+    assert "Utrecht (gemeente): **736" in answer.answer and "Utrecht (provincie): **2.813" in answer.answer
 
 
 def test_a_province_named_without_narrowing_words_is_the_province(assistant):
