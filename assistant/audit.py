@@ -90,6 +90,31 @@ def citations_used(answer: Answer) -> list[dict]:
             for c in answer.citations]
 
 
+@dataclass(frozen=True)
+class AuditRecord:
+    """What the log keeps of one answer, apart from the time, the channel and the latency."""
+
+    question: str
+    language: str | None
+    kind: str | None
+    answered: int
+    figures: str  # JSON
+    citations: str  # JSON
+    latency_ms: float | None
+
+    @classmethod
+    def of(cls, answer: Answer) -> "AuditRecord":
+        return cls(
+            question=encodable((answer.question or "")[:MAX_QUESTION_CHARS]),
+            language=answer.language,
+            kind=answer.kind,
+            answered=int(bool(answer.answered)),
+            figures=encodable(json.dumps(figures_used(answer), ensure_ascii=False)),
+            citations=encodable(json.dumps(citations_used(answer), ensure_ascii=False)),
+            latency_ms=answer.latency_ms,
+        )
+
+
 class AuditLog:
     """Append-only and safe to share between threads: one connection, kept open, used under a lock.
 
@@ -145,18 +170,20 @@ class AuditLog:
         with self._lock:
             self._close()
 
-    def record(self, answer: Answer, channel: str, latency_ms: float | None = None) -> int | None:
-        """Log one answer; a failing log is reported but never costs the user the answer."""
+    def record(self, answer: "Answer | AuditRecord", channel: str, latency_ms: float | None = None) -> int | None:
+        """Log one answer (or its AuditRecord, made once for an answer served many times); a failing
+        log is reported but never costs the user the answer."""
+        entry = answer if isinstance(answer, AuditRecord) else AuditRecord.of(answer)
         row = (
             datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             channel,
-            encodable((answer.question or "")[:MAX_QUESTION_CHARS]),
-            answer.language,
-            answer.kind,
-            int(bool(answer.answered)),
-            encodable(json.dumps(figures_used(answer), ensure_ascii=False)),
-            encodable(json.dumps(citations_used(answer), ensure_ascii=False)),
-            latency_ms if latency_ms is not None else answer.latency_ms,
+            entry.question,
+            entry.language,
+            entry.kind,
+            entry.answered,
+            entry.figures,
+            entry.citations,
+            latency_ms if latency_ms is not None else entry.latency_ms,
         )
         try:
             with self._lock:

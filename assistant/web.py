@@ -5,7 +5,9 @@ Meant for a government intranet: nothing on the pages comes from outside this se
 analytics, no Swagger UI from a CDN), every error is a JSON message without a stack trace, bodies are
 size-limited, clients are rate-limited, CORS is limited to configured origins, and the audit log holds
 no IP address or user agent. The engine is asked one question at a time: its SQLite connection and
-caches are shared, and an answer takes milliseconds to seconds.
+caches are shared, and an answer takes milliseconds to seconds. A question the API has answered
+before (same conversation, same database and index build) is answered from a cache of ready JSON
+without waiting for the engine; every answer, cached or not, is in the audit log before it is sent.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import os
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is first imported: no telemetry
 
+import gc
 import logging
 import math
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -29,13 +34,13 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, field_validator
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message as ASGIMessage, Receive, Scope, Send
 
-from .audit import AuditLog, audit_path
+from .audit import AuditLog, AuditRecord, audit_path
 from .config import PROJECT_ROOT, Settings
 from .models import Answer
 
@@ -153,7 +158,54 @@ def client_key(request: Request) -> str:
 # --- the shared service -----------------------------------------------------------------------
 
 
-API_THREADS = 2  # threads answering /api/ask; the engine answers one question at a time anyway
+API_THREADS = 2  # threads answering /api/ask with the engine; it answers one question at a time anyway
+CACHE_THREADS = 2  # threads logging the answers served from the cache (the audit entry is written first)
+ANSWER_CACHE_SIZE = 1024  # /api/ask answers kept as JSON (~5 KB each; the engine keeps 2,048 behind its lock)
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    body: bytes  # the response, as JSON; latency_ms 0 like the engine's own cache hits
+    audit: AuditRecord  # what the audit log keeps of it
+
+
+class AnswerCache:
+    """API answers by conversation (its user messages) and the data they were built from.
+
+    The engine keeps answers too, but behind the engine's lock: a repeated question then waited for
+    every new question ahead of it (20-40 ms of e5 each) and had its answer copied and serialised
+    again. Here a repeated question is a dictionary look-up on the event loop, its JSON ready. Keyed,
+    like the engine's cache, by `Assistant.data_version()`, so a rebuilt database or index is never
+    answered from here. Bounded (least recently used go first) and safe to share between threads."""
+
+    def __init__(self, size: int = ANSWER_CACHE_SIZE):
+        self.size = size
+        self.hits = 0
+        self._items: OrderedDict[tuple, CachedAnswer] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: tuple) -> CachedAnswer | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+            return item
+
+    def put(self, key: tuple, item: CachedAnswer) -> None:
+        with self._lock:
+            self._items[key] = item
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def json_body(content) -> bytes:
+    """The bytes JSONResponse sends for `content`."""
+    return JSONResponse(content).body
 
 
 @dataclass
@@ -164,18 +216,48 @@ class Service:
     limiter: RateLimiter
     audit: AuditLog
     lock: threading.Lock = field(default_factory=threading.Lock)
+    cache: AnswerCache = field(default_factory=AnswerCache)
+    # Whether answers may be cached: only when the engine answers deterministically from its data,
+    # i.e. it has a data_version() and no language model. Known after its first answer (None before).
+    cacheable: bool | None = None
 
     def _answer(self, question: str, channel: str, run: Callable[[], Answer]) -> Answer:
         start = time.perf_counter()
         try:
             with self.lock:
                 answer = run()
+                if self.cacheable is None:
+                    self.cacheable = (callable(getattr(self.assistant, "data_version", None))
+                                      and getattr(self.assistant, "llm", None) is None)
         except Exception:
             latency = (time.perf_counter() - start) * 1000
             self.audit.record(Answer(question=question, kind="error"), channel, round(latency, 2))
             raise
         self.audit.record(answer, channel, round((time.perf_counter() - start) * 1000, 2))
         return answer
+
+    def cache_key(self, messages: list[dict]) -> tuple | None:
+        """The cache key of a conversation (None: not cacheable): the user messages, as the engine
+        reads them (it ignores the others), and the version of the data."""
+        if self.cacheable is False or not callable(getattr(self.assistant, "data_version", None)):
+            return None
+        users = tuple(m.get("content", "") for m in messages if m.get("role") == "user")
+        return (users, self.assistant.data_version()) if users else None
+
+    def cached(self, key: tuple | None) -> CachedAnswer | None:
+        return self.cache.get(key) if key is not None else None
+
+    def ask_api(self, messages: list[dict], key: tuple | None) -> bytes:
+        """Ask the engine (in a worker thread), log, keep the answer for the next time; the JSON body."""
+        answer = self.ask_messages(messages, channel="api")
+        body = json_body(answer.to_json_dict())
+        if key is not None and self.cacheable:
+            again = answer.model_copy(update={"latency_ms": 0.0})
+            self.cache.put(key, CachedAnswer(json_body(again.to_json_dict()), AuditRecord.of(answer)))
+        return body
+
+    def log_cached(self, hit: CachedAnswer, start: float, channel: str = "api") -> None:
+        self.audit.record(hit.audit, channel, round((time.perf_counter() - start) * 1000, 2))
 
     def ask_messages(self, messages: list[dict], channel: str = "api") -> Answer:
         users = [m.get("content", "") for m in messages if m.get("role") == "user"]
@@ -349,7 +431,13 @@ def create_app(settings: Settings | None = None, assistant=None, *, web: WebSett
     if warm_up:
         service.warm_up()
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        service.audit.close()  # checkpoints the audit log's WAL into its file
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Opgave-assistent API",
         version=app_version(),
         description="Grounded, cited answers on asylum reception, the housing quota for status holders "
@@ -360,6 +448,7 @@ def create_app(settings: Settings | None = None, assistant=None, *, web: WebSett
     )
     app.state.service = service
     api_limiter = anyio.CapacityLimiter(API_THREADS)
+    cache_limiter = anyio.CapacityLimiter(CACHE_THREADS)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
@@ -398,14 +487,21 @@ def create_app(settings: Settings | None = None, assistant=None, *, web: WebSett
                                 headers={"Retry-After": str(seconds)})
         messages = [m.model_dump() for m in body.messages]
         try:
-            # Questions take turns in arrival order (a CapacityLimiter is FIFO) on a few threads,
+            start = time.perf_counter()
+            key = service.cache_key(messages)
+            hit = service.cached(key)
+            if hit is not None:
+                # Asked before: the answer is ready and does not queue behind new questions. It is
+                # in the audit log before it is sent, like every answer (a worker thread writes it).
+                await anyio.to_thread.run_sync(service.log_cached, hit, start, limiter=cache_limiter)
+                return Response(hit.body, media_type="application/json")
+            # New questions take turns in arrival order (a CapacityLimiter is FIFO) on a few threads,
             # instead of dozens of pool threads scrambling for the engine's lock: fair tail latency.
-            answer = await anyio.to_thread.run_sync(
-                lambda: service.ask_messages(messages, channel="api"), limiter=api_limiter)
+            body = await anyio.to_thread.run_sync(service.ask_api, messages, key, limiter=api_limiter)
         except Exception:  # answered here: a handler-level 500 would also drop the keep-alive connection
             log.exception("unhandled error on POST /api/ask")
             return error_json(500, "Internal error: the request could not be completed. It has been logged.")
-        return JSONResponse(answer.to_json_dict())
+        return Response(body, media_type="application/json")
 
     @app.get("/", include_in_schema=False)
     def home():
@@ -441,4 +537,9 @@ def serve(host: str = "127.0.0.1", port: int = 7860, assistant=None, settings: S
     import uvicorn
 
     app = create_app(settings, assistant, web=WebSettings.from_env(), warm_up=True)
+    # What is loaded by now (models, catalogue, Gradio: ~200k objects) lives as long as the process:
+    # keep it out of the garbage collector's full passes, which otherwise stop every request for
+    # ~100 ms now and then
+    gc.collect()
+    gc.freeze()
     uvicorn.run(app, host=host, port=port, access_log=False, server_header=False, log_level="info")

@@ -7,15 +7,18 @@ import json
 import os
 import sqlite3
 import subprocess
+import threading
+import time
 
 import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assistant.audit import AuditLog
+from assistant.audit import AuditLog, AuditRecord
 from assistant.models import Answer, Citation, Figure
-from assistant.web import PERIODS, Rate, RateLimiter, WebSettings, create_app, parse_rate
+from assistant.web import (PERIODS, AnswerCache, CachedAnswer, Rate, RateLimiter, WebSettings, create_app,
+                           parse_rate)
 
 from live_server import art29, assistant_command, serve_in_thread, serve_subprocess
 
@@ -272,6 +275,122 @@ def test_in_process_app_answers_with_a_stand_in(settings, tmp_path):
     with serve_in_thread(app) as url:
         body = httpx.post(f"{url}/api/ask", json={"messages": [{"role": "user", "content": "Hoeveel?"}]}).json()
     assert body["answer"] == "- **42** [1]" and body["figures"][0]["value"] == 42
+
+
+class CountingAssistant:
+    """A deterministic stand-in like the engine without a language model: it has a data version, and
+    'traag' takes a second (a new question), while `asked` counts what reached it."""
+
+    llm = None
+
+    def __init__(self):
+        self.asked: list[str] = []
+        self.version = (1, 1)
+        self.slow_started = threading.Event()
+
+    def data_version(self):
+        return self.version
+
+    def ask_messages(self, messages):
+        question = [m["content"] for m in messages if m["role"] == "user"][-1]
+        self.asked.append(question)
+        if question == "traag":
+            self.slow_started.set()
+            time.sleep(1.0)
+        if question == "kapot":
+            raise RuntimeError("engine failure")
+        return Answer(question=question, answer=f"- **{len(question)}** [1]", answered=True, kind="figure",
+                      figures=[Figure(label="x", value=len(question), unit="plaatsen", period="2024")],
+                      citations=[Citation(doc_id="d", title="T", date="2024-01-01", section="S", quote="q")],
+                      latency_ms=12.5)
+
+
+def post(url: str, *questions: str) -> httpx.Response:
+    messages = [{"role": "user", "content": q} for q in questions]
+    return httpx.post(f"{url}/api/ask", json={"messages": messages}, timeout=30)
+
+
+def test_a_repeated_question_is_answered_from_the_cache_and_still_audited(settings, tmp_path):
+    engine, audit = CountingAssistant(), AuditLog(tmp_path / "audit.db")
+    app = create_app(settings, engine, web=WebSettings(rate=None), audit=audit)
+    with serve_in_thread(app) as url:
+        first, again = post(url, "Hoeveel?").json(), post(url, "Hoeveel?").json()
+        follow_up = post(url, "Eerst dit", "Hoeveel?").json()  # another conversation: asked anew
+        assert engine.asked == ["Hoeveel?", "Hoeveel?"]
+        assert first["latency_ms"] == 12.5 and again["latency_ms"] == 0.0  # as the engine's own cache says
+        assert without_latency(again) == without_latency(first) == without_latency(follow_up)
+        assert app.state.service.cache.hits == 1
+
+        engine.version = (2, 1)  # a rebuilt database: nothing from before may be served
+        post(url, "Hoeveel?")
+        assert engine.asked == ["Hoeveel?", "Hoeveel?", "Hoeveel?"]
+    entries = audit.tail()
+    assert [e.question for e in entries] == ["Hoeveel?"] * 4
+    assert all(e.channel == "api" and e.answered and e.figures == entries[0].figures for e in entries)
+    assert entries[1].latency_ms < 100  # the cached answer's own time
+
+
+def test_a_cached_answer_does_not_wait_for_a_new_question(settings, tmp_path):
+    engine, audit = CountingAssistant(), AuditLog(tmp_path / "audit.db")
+    app = create_app(settings, engine, web=WebSettings(rate=None), audit=audit)
+    with serve_in_thread(app) as url:
+        post(url, "snel")
+        slow = threading.Thread(target=post, args=(url, "traag"))
+        slow.start()
+        assert engine.slow_started.wait(10)
+        start = time.perf_counter()
+        r = post(url, "snel")
+        waited = time.perf_counter() - start
+        still_busy = slow.is_alive()
+        slow.join()
+    assert r.status_code == 200 and r.json()["answer"] == "- **4** [1]"
+    assert still_busy and waited < 0.5, f"the cached answer took {waited:.2f} s"
+    assert [e.question for e in audit.tail()] == ["snel", "snel", "traag"]  # logged when it was sent
+
+
+def test_failures_and_stand_ins_without_a_data_version_are_not_cached(settings, tmp_path):
+    engine = CountingAssistant()
+    app = create_app(settings, engine, web=WebSettings(rate=None), audit=AuditLog(tmp_path / "audit.db"))
+    with serve_in_thread(app) as url:
+        assert [post(url, "kapot").status_code for _ in range(2)] == [500, 500]
+    assert engine.asked == ["kapot", "kapot"]
+
+    class WithModel(CountingAssistant):
+        llm = object()  # a language model answers: not deterministic, never cached
+
+    for stand_in in (WithModel(), CannedAssistant()):
+        calls = []
+        original = stand_in.ask_messages
+        stand_in.ask_messages = lambda messages, original=original: calls.append(1) or original(messages)
+        app = create_app(settings, stand_in, web=WebSettings(rate=None), audit=AuditLog(tmp_path / "a2.db"))
+        with serve_in_thread(app) as url:
+            assert [post(url, "Hoeveel?").status_code for _ in range(2)] == [200, 200]
+        assert len(calls) == 2 and len(app.state.service.cache) == 0
+
+
+def test_the_audit_log_is_closed_at_shutdown(settings, tmp_path):
+    from fastapi.testclient import TestClient
+
+    audit = AuditLog(tmp_path / "audit.db")
+    app = create_app(settings, CountingAssistant(), web=WebSettings(rate=None), audit=audit)
+    with TestClient(app) as client:  # runs the app's startup and shutdown
+        assert client.post("/api/ask", json={"messages": [{"role": "user", "content": "Hoeveel?"}]}).status_code == 200
+        assert audit._conn is not None  # kept open while serving
+    assert audit._conn is None
+    assert not (tmp_path / "audit.db-wal").exists()  # checkpointed into the file by the last close
+    assert [e.question for e in audit.tail()] == ["Hoeveel?"]
+
+
+def test_answer_cache_is_bounded_least_recently_used_first():
+    cache = AnswerCache(size=3)
+    record = AuditRecord.of(Answer(question="q"))
+    for k in "abc":
+        cache.put((k,), CachedAnswer(k.encode(), record))
+    assert cache.get(("a",)).body == b"a"  # now the most recently used
+    cache.put(("d",), CachedAnswer(b"d", record))
+    assert len(cache) == 3 and cache.get(("b",)) is None
+    assert [cache.get((k,)).body for k in "acd"] == [b"a", b"c", b"d"]
+    assert cache.hits == 4
 
 
 # --- settings and the rate limiter ---------------------------------------------------------------
