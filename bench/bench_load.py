@@ -30,6 +30,7 @@ import os
 import random
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -203,6 +204,14 @@ class LoadResult:
     def engine_latency(self, q: float) -> float:
         return percentile(sorted(s.engine_ms for s in self.ok if s.engine_ms is not None), q)
 
+    def latency_of(self, new: bool, q: float) -> float:
+        """Client latency of the answers the engine computed (`new`, latency_ms > 0) or did not
+        (latency_ms 0: a cached answer, served without waiting for the engine)."""
+        return percentile(sorted(s.ms for s in self.ok if s.engine_ms is not None and (s.engine_ms > 0) == new), q)
+
+    def count_of(self, new: bool) -> int:
+        return sum(1 for s in self.ok if s.engine_ms is not None and (s.engine_ms > 0) == new)
+
     def failing_questions(self, n: int = 5) -> list[tuple[str, str]]:
         return list(dict.fromkeys((s.error, s.question) for s in self.samples if not s.ok))[:n]
 
@@ -216,7 +225,11 @@ class LoadResult:
         return (f"{len(self.samples)} requests in {self.seconds:.1f} s = {self.throughput:.1f} req/s; "
                 f"latency p50 {self.latency(50):.0f} ms, p95 {self.latency(95):.0f} ms, p99 {self.latency(99):.0f} ms, "
                 f"max {self.latency(100):.0f} ms; engine latency_ms p50 {self.engine_latency(50):.0f}, "
-                f"p95 {self.engine_latency(95):.0f}; errors {sum(self.errors.values())} ({errors})")
+                f"p95 {self.engine_latency(95):.0f}; errors {sum(self.errors.values())} ({errors})"
+                + (f"\n  cached answers {self.count_of(False)}: p50 {self.latency_of(False, 50):.0f} ms, "
+                   f"p95 {self.latency_of(False, 95):.0f} ms; answers the engine computed {self.count_of(True)}: "
+                   f"p50 {self.latency_of(True, 50):.0f} ms, p95 {self.latency_of(True, 95):.0f} ms"
+                   if self.count_of(True) else ""))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -233,18 +246,18 @@ async def _load(url: str, clients: int, duration: float, mix: list[list[dict]], 
 
     samples: list[Sample] = []
     rss: list[tuple[float, float]] = []
+    # Each client its own HTTP client and keep-alive connection, as separate users would have.
+    # (One shared httpx pool of 50 connections cost the load generator ~2 ms of CPU per request
+    # -- httpcore scans its connections once per connection on every request -- on the same two
+    # cores as the server, and served the queued requests unfairly: the benchmark measured its own
+    # client.) Made before the clock starts, with one TLS context (one per client costs ~20 ms each).
+    tls = ssl.create_default_context()
+    https = [httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=1), verify=tls)
+             for _ in range(clients)]
     t0 = time.perf_counter()
     end = t0 + duration
     queue = list(range(len(mix)))  # for `once`: every conversation exactly once, shared by the clients
     rng = random.Random(clients)
-
-    async def client(i: int):
-        # Each client its own HTTP client and keep-alive connection, as separate users would have.
-        # (One shared httpx pool of 50 connections costs the load generator ~2 ms of CPU per request
-        # -- httpcore scans its connections per connection on every request -- on the same two cores
-        # as the server: the benchmark measured its own client.)
-        async with httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=1)) as http:
-            await client_loop(i, http)
 
     async def client_loop(i: int, http: httpx.AsyncClient):
         n = i * len(mix) // clients  # each client starts at a different case
@@ -293,8 +306,11 @@ async def _load(url: str, clients: int, duration: float, mix: list[list[dict]], 
             await asyncio.sleep(1.0)
 
     watcher = asyncio.create_task(sampler())
-    await asyncio.gather(*(client(i) for i in range(clients)))
-    watcher.cancel()
+    try:
+        await asyncio.gather(*(client_loop(i, http) for i, http in enumerate(https)))
+    finally:
+        watcher.cancel()
+        await asyncio.gather(*(http.aclose() for http in https))
     seconds = time.perf_counter() - t0
     mb = rss_mb(pid)
     if mb is not None:
