@@ -49,6 +49,7 @@ TEXT = {
         "membership": "{gemeente} ligt in de {kind} {value}.",
         "text_intro": "Volgens {title} ({section}):",
         "how": "Hoe berekend",
+        "typed": "Uit uw vraag",
         "official": "officieel (bijlage geïmporteerd)",
     },
     "en": {
@@ -76,6 +77,7 @@ TEXT = {
         "membership": "{gemeente} lies in the {kind} {value}.",
         "text_intro": "According to {title} ({section}):",
         "how": "How computed",
+        "typed": "From your question",
         "official": "official (annex imported)",
     },
 }
@@ -188,6 +190,11 @@ class Executor:
         if isinstance(figures, Answer):
             return figures
         lines, used, computations = [], [], []
+        rates = [f for f in self.dedupe_newest(figures) if f.value is not None]
+        if p.typed_span and rates:
+            value, unit = p.typed_span
+            asked = Figure(label=self.t("typed"), value=value, unit=unit, period=rates[-1].period, source="question")
+            return self.derived("product", [rates[-1], asked])
         if p.operation:
             operands = self.operands(figures)
             if len(operands) >= 2:
@@ -592,6 +599,8 @@ class Executor:
         )
 
     def figure_line(self, f: Figure, place_label: str | None = None) -> str:
+        if f.source == "question":  # a number the asker typed: no source to cite, no period
+            return f"- {f.label}: {render.figure_value(f, self.lang)}"
         label = place_label or self.label(f.metric) if f.metric else f.label
         if place_label and f.metric:
             name = self.label(f.metric)

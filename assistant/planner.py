@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from .catalogue import AMBIGUITY_MARGIN, ANSWER_THRESHOLD, Metric, MetricMatch
 from .places import Place
-from .understand import Intent, Period, has_phrase, lexicon
+from .understand import Intent, Period, has_phrase, lexicon, typed_spans
 
 PLACE_TABLES = {"taakstelling_gemeente", "gemeenten", "coa_provinciale_opgave", "nieuws_cijfers"}
 PLACE_THRESHOLD = 0.3  # with a place named, a weaker match on a place-level figure suffices
@@ -28,7 +28,7 @@ OFFICIAL_CUES = ["officiele", "officieel", "official", "bijlage 2", "annex 2", "
 UNTIL_CUES = ["tot wanneer", "until when", "geldig tot", "loopt af", "hoe lang", "how long", "expire", "expires",
               "end date", "einddatum", "deadline", "uiterlijk"]
 END_QUALIFIERS = {"tot", "tot en met", "uiterlijk", "vóór", "voor", "before", "until"}
-BINARY = ("product", "share", "growth", "difference", "sum")
+BINARY = ("product", "growth", "share", "difference", "sum")  # "hoeveel procent meer" is a growth, not a share
 QUANTITY_WORDS = ["hoeveel", "how many", "how much", "aantal", "percentage", "welk bedrag", "hoe groot",
                   "hoe hoog", "number of", "hoeveelheid"]
 GROUP_CUES = {
@@ -57,6 +57,7 @@ class Plan:
     have: list[str] = field(default_factory=list)
     sides: list = field(default_factory=list)  # engine.Side per side of a comparing question
     fallbacks: list[str] = field(default_factory=list)  # near-equal place figures to try if the first has none
+    typed_span: tuple[float, str] | None = None  # a span the asker typed, to multiply a rate by
 
 
 def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves: list[str],
@@ -193,6 +194,10 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         return p
     p.kind = "kerncijfer"
     p.operation = operation_of(intent)
+    span = next((s for s in typed_spans(text) if s[1] == span_unit(metric.unit)), None)
+    if span is not None:  # "105 euro per maand … in zes maanden": the rate times the asker's span
+        p.operation, p.typed_span = "product", span[:2]
+        return p
     if p.operation:
         second = second_operand(all_matches, metric, intent)
         if second is not None:
@@ -261,7 +266,10 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     if not matches:
         return None
     pool = matches
-    wanted = {unit for unit, cues in lexicon()["units"].items() if has_phrase(intent.text, cues)}
+    asked = intent.text  # "in zes maanden" is the asker's span, not the unit of the answer
+    for _, _, phrase in typed_spans(asked):
+        asked = asked.replace(f" {phrase} ", " ")
+    wanted = {unit for unit, cues in lexicon()["units"].items() if has_phrase(asked, cues)}
     if wanted:
         # "Hoeveel kost …" can only be answered by an amount of money, whatever else matches.
         pool = [m for m in pool if m.metric.unit in wanted or m.metric.table == UNAVAILABLE]
@@ -270,6 +278,11 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     if has_phrase(intent.text, QUANTITY_WORDS) and not intent.asks_when:
         # "hoeveel …" asks for an amount: a date ("vastgesteld op", "uiterlijk") cannot answer it
         pool = [m for m in pool if m.metric.unit != "datum"] or pool
+    spans = {unit for _, unit, _ in typed_spans(intent.text)}
+    rate = next((m for m in pool[:6] if spans and span_unit(m.metric.unit) in spans
+                 and m.score >= pool[0].score - PERIOD_MARGIN), None)
+    if rate is not None:  # "in 26 weken": a rate per week is what the asker wants multiplied
+        pool = [rate, *[m for m in pool if m is not rate]]
     if pool[0].metric.table == UNAVAILABLE and pool[0].score >= ANSWER_THRESHOLD:
         return pool[0].metric  # a figure people ask for that no source of ours holds: say so
     if not regional and not ranking:
@@ -399,7 +412,8 @@ def with_sides(p: Plan, sides: list, operation: str | None, threshold: float) ->
         return p
     named = [next((m for m in side.matches[:3] if m.metric.table == "kerncijfers" and not m.excluded
                    and m.score >= threshold), None) for side in sides[:2]]
-    if all(named) and named[0].metric is not named[1].metric:
+    if all(named) and (named[0].metric is not named[1].metric or any(side.typed or side.periods for side in sides[:2])):
+        # two figures, or one figure at two moments ("the new estimate of 88,000 than the first one")
         p.kind, p.metric, p.operation = "kerncijfer", named[0].metric.metric, operation
         p.catalogue.update({m.metric.metric: m.metric for m in named})
     return p

@@ -184,6 +184,19 @@ def parse_periods(text: str) -> tuple[list[Period], str]:
     return periods, text
 
 
+def typed_spans(text: str) -> list[tuple[float, str, str]]:
+    """Spans the asker types: 'in zes maanden' → (6, 'maanden', 'zes maanden'); 'over 26 weeks' → (26, 'weken', …)."""
+    lex = lexicon()
+    numbers = lex["number_words"]
+    found = []
+    for m in re.finditer(r"\b(\d{1,3}|[a-z]+)\s+([a-z]+)\b", text):
+        value = int(m[1]) if m[1].isdigit() else numbers.get(m[1])
+        unit = lex["span_words"].get(m[2])
+        if value and unit:
+            found.append((float(value), unit, m[0]))
+    return found
+
+
 def with_years(periods: list[Period], context: list[Period]) -> list[Period]:
     """'En in het eerste halfjaar?' names a half without its year: take the year the question or the
     previous turn names; without one the half cannot be placed and is dropped."""
@@ -218,9 +231,12 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     intent.periods, rest = parse_periods(folded)
     kind_words = set(lex["place_kind_words"])
     intent.topic = " ".join(w for w in normal(rest).split() if w not in kind_words)
-    # "procentuele groei", "hoeveel meer", "in totaal" say what to compute, not which figure
+    # "procentuele groei", "hoeveel meer", "in totaal" say what to compute, not which figure; nor
+    # does a span the asker types ("in zes maanden")
     arithmetic = sorted((fold(w) for op in ARITHMETIC for w in lex["operations"][op]), key=len, reverse=True)
     bare = f" {intent.topic} "
+    for _, _, phrase in typed_spans(intent.topic):
+        bare = bare.replace(f" {phrase} ", " ")
     for phrase in arithmetic:
         bare = bare.replace(f" {phrase} ", " ")
     if bare.strip():

@@ -57,6 +57,17 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
         # the words that say what to compute do not pick the figure ("totaal", "procentuele groei")
         ("What is the total housing quota for status holders for the whole of 2024?", 35_750),
         ("procentuele groei opvangplekken 2025 naar 2026", 36.9),
+        # "X als percentage van Y" splits the sides; "procent meer" is a relative change, not a share
+        ("Hoe groot was de achterstand van eind 2023 als percentage van de taakstelling voor de eerste helft van "
+         "2024?", 34.1),
+        ("hoeveel procent meer goo plekken nodig begin 2025 dan er nu oekrainers in de goo zitten", 30.4),
+        # one figure at two moments, one side naming it by a quoted value
+        ("How many fewer reception places does the new capacity estimate of 88,000 contain than the first "
+         "Spreidingswet estimate?", 8_000),
+        # a rate times a span the asker types
+        ("Hoeveel betaalt een werkende Oekraïner in zes maanden in totaal aan de bijdrage voor gas, water en "
+         "elektra?", 630),
+        ("How much inflow of displaced Ukrainians is expected over 10 weeks?", 5_400),
         # a rate times its span: the unit says which figure is the span
         ("Reken de verwachte instroom van gemiddeld 540 ontheemden per week om naar een jaartotaal.", 28_080),
         # each side names its figure; a side without a period takes the question's, unless it says "now"
@@ -70,7 +81,7 @@ def test_derived_figures_show_their_formula(assistant, question, result):
     computed = [c for c in answer.computations if abs(abs(c.result) - result) < 0.05]
     assert computed, answer.answer
     assert computed[0].formula in answer.answer  # the reader sees how it was computed
-    assert all(f.citation or f.sql for f in computed[0].inputs)
+    assert all(f.citation or f.sql or f.source == "question" for f in computed[0].inputs)  # cited, or typed by the asker
 
 
 @pytest.mark.parametrize(
