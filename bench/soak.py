@@ -10,7 +10,8 @@ with one pass over the question mix (every golden-set conversation once), so the
 question fills are full before the baseline is taken. The load then runs in intervals of
 --interval seconds (a line per interval: requests, throughput, p50/p95, errors, server RSS).
 --vary (default 0.1) of the requests get a random extra word, so some questions are always new:
-a cache or log that keeps every question in memory shows up as growth.
+a cache or log that keeps every question in memory shows up as growth. "new" counts the answers the
+engine computed (latency_ms > 0), with their p95 and that of the cached answers alongside.
 
 Verdict: errors == 0, and memory flat: over the second half of the run (when the caches, the
 worker threads and their SQLite connections have long been filled) the server's RSS grows at most
@@ -48,7 +49,8 @@ def soak(url: str, pid: int | None, clients: int, duration: float, interval: flo
     """Run the load in intervals; returns the per-interval results and the RSS timeline (s, MiB)."""
     results, timeline = [], []
     t0 = time.perf_counter()
-    out(f"  {'t (s)':>6} {'requests':>8} {'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'errors':>6} {'RSS MiB':>8}")
+    out(f"  {'t (s)':>6} {'requests':>8} {'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'errors':>6} {'RSS MiB':>8}"
+        f" {'new':>6} {'new p95':>8} {'cached p95':>10}")
     while (elapsed := time.perf_counter() - t0) < duration - 1:
         r = run_load(url, clients, min(interval, duration - elapsed), mix, pid=pid, vary=vary)
         offset = elapsed
@@ -57,7 +59,8 @@ def soak(url: str, pid: int | None, clients: int, duration: float, interval: flo
         mb = rss_mb(pid)
         out(f"  {time.perf_counter() - t0:6.0f} {len(r.samples):8d} {r.throughput:6.1f} {r.latency(50):7.0f} "
             f"{r.latency(95):7.0f} {r.latency(100):7.0f} {sum(r.errors.values()):6d} "
-            f"{mb if mb is not None else float('nan'):8.1f}")
+            f"{mb if mb is not None else float('nan'):8.1f} {r.count_of(True):6d} {r.latency_of(True, 95):8.0f} "
+            f"{r.latency_of(False, 95):10.0f}")
     return results, timeline
 
 
