@@ -50,6 +50,8 @@ class PlaceMention:
     score: float = 100.0
 
 
+PLACE_FIGURE_WORDS = frozenset({"taakstelling", "taakstellingen", "inwoners", "inwonertal"})  # terse Dutch
+# questions put the place right after these ("taakstelling gent 2024-II")
 PLACE_PREPOSITIONS = frozenset({"van", "in", "voor", "uit", "bij", "of", "for", "from", "at", "gemeente",
                                 "provincie", "municipality", "province"})
 
@@ -110,7 +112,9 @@ class PlaceResolver:
         return [self._apply_cues(question, m) for m in mentions]
 
     def unknown(self, question: str, found: list[PlaceMention]) -> list[str]:
-        """Capitalised names after 'van', 'in', 'for' … that are no place we know: 'Antwerpen'."""
+        """Names after 'van', 'in', 'for' … that are no place we know: 'Antwerpen'. Capitalised, or,
+        in a question with no place at all, an unknown word right after a per-place figure
+        ('taakstelling gent 2024-II') that is no misspelling of a word we know."""
         taken = {m.start for m in found}
         tokens = [(m.group(), m.start()) for m in re.finditer(r"[\w'’-]+", question)]
         names = []
@@ -118,12 +122,18 @@ class PlaceResolver:
             before = normalize_name(tokens[i - 1][0])
             key = normalize_name(word)
             bare = re.sub(r"['’]s$", "", word)
-            if (word[:1].isupper() and before in PLACE_PREPOSITIONS and start not in taken
-                    and normalize_name(bare) not in self.vocabulary and key not in self.aliases and len(key) >= 3
-                    and not bare.isupper()  # COA, GOO, PRT's: acronyms, not places
-                    and not any(c.isdigit() for c in word)):
+            if (start in taken or normalize_name(bare) in self.vocabulary or key in self.aliases or len(key) < 3
+                    or bare.isupper()  # COA, GOO, PRT's: acronyms, not places
+                    or any(c.isdigit() for c in word)):
+                continue
+            if word[:1].isupper() and before in PLACE_PREPOSITIONS:
+                names.append(word)
+            elif not found and before in PLACE_FIGURE_WORDS and not self._misspelt(key):
                 names.append(word)
         return names
+
+    def _misspelt(self, key: str) -> bool:
+        return process.extractOne(key, self.vocabulary, scorer=fuzz.ratio, score_cutoff=85) is not None
 
     def _cued(self, tokens, i) -> bool:
         before = normalize_name(tokens[i - 1][0]) if i > 0 else ""

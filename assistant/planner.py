@@ -159,9 +159,10 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         if ranking and p.metric in RANKABLE and (p.metric != "aantal_gemeenten" or group) and (
                 group or not regional or all(pl.kind != "gemeente" for pl in regional)):
             p.kind = "ranking"
-            p.group = group if not any(pl.kind == group for pl in regional) else None
-            if p.group is None and regional:
-                p.places = regional[:1]
+            areas = [pl for pl in regional if pl.kind != "gemeente"]  # a ranking runs within an area
+            p.group = group if not any(pl.kind == group for pl in areas) else None
+            if p.group is None and areas:
+                p.places = areas[:1]
             if p.top_n is None and ("highest" in intent.operations or "lowest" in intent.operations) and not p.group:
                 p.top_n = 10 if has_phrase(text, ["top"]) else 1
             return p
@@ -189,7 +190,7 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         return p
 
     # A national figure from the letter or a news item.
-    if regional and not followup:
+    if (regional and not followup) or (ranking and metric.table == "kerncijfers"):
         p.reason = "national_only"
         return p
     p.kind = "kerncijfer"
@@ -323,7 +324,12 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
         rankable = RANKABLE - ({"aantal_gemeenten"} if not group_cue(intent.text) else set())
         ranked = [m for m in matches if m.metric.metric in rankable]
         if ranked and ranked[0].score >= PLACE_THRESHOLD:
-            return ranked[0].metric
+            # unless a much better match is another figure, asked per region (its national counterpart,
+            # 'landelijke taakstelling', is the same figure)
+            same = {ranked[0].metric.metric, ranked[0].metric.metric.removesuffix("_gemeente") + "_landelijk"}
+            rival = next((m for m in matches if m.metric.metric not in same), None)
+            if rival is None or ranked[0].score >= rival.score - NATIONAL_MARGIN:
+                return ranked[0].metric
     if not pool:
         return None
     if intent.pin is not None:

@@ -162,6 +162,30 @@ def test_a_province_named_without_narrowing_words_is_the_province(assistant):
 
 
 @pytest.mark.parametrize(
+    "question,region",
+    [("onder welke veiligheidsregio valt texel", "Noord-Holland Noord"), ("Bij welke provincie hoort Emmen?", "Drenthe")],
+)
+def test_membership_in_other_words(assistant, question, region):
+    answer = ask(assistant, question)
+    assert answer.answered and region in answer.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "taakstelling gent 2024-II",  # a lowercase place we do not know, right after a per-place figure
+        "Hoeveel nieuwe woningen zijn er in 2024 in Nederland opgeleverd?",  # a catalogue row says we hold none
+        "Hoeveel kso-plekken heeft Nidos tot nu toe gerealiseerd?",
+        "Wat is de GOO-opvangplekken per veiligheidsregio?",  # a national figure, asked per region
+    ],
+)
+def test_declines_what_only_looks_like_a_figure_we_hold(assistant, question):
+    answer = ask(assistant, question)
+    assert not answer.answered
+    assert ungrounded_numbers(answer, [question]) == []
+
+
+@pytest.mark.parametrize(
     "question,expected",
     [
         ("Op hoeveel opvangplekken is de capaciteitsraming van de Spreidingswet vastgesteld?", 96_000),
@@ -345,3 +369,14 @@ def test_catalogue_vectors_are_cached_by_content_and_old_ones_pruned(tmp_path):
     assert (again == first).all()
     _cached_vectors(["taakstelling", "inwoners"], embedder, tmp_path)  # the catalogue changed
     assert len(list(tmp_path.glob("catalogue-*.npy"))) == 1
+
+
+def test_every_figure_we_know_we_do_not_hold_is_declined_without_a_stray_number(assistant, sql):
+    rows = sql.query("SELECT metric, label_nl, label_en FROM metrics WHERE \"table\" = 'geen'").rows
+    assert len(rows) >= 5
+    for metric, label_nl, label_en in rows:
+        for question in (f"Wat is de {label_nl}?", f"What is the {label_en}?"):
+            answer = ask(assistant, question)
+            # declined, or at most a quoted passage about it ("Annex 2 of the letter"): never a figure
+            assert not answer.answered or (answer.kind == "text" and not answer.figures), (metric, answer.answer)
+            assert ungrounded_numbers(answer, [question]) == [], (metric, answer.answer)
