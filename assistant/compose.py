@@ -366,8 +366,9 @@ class Executor:
         if named:  # the named article answers, by its best-covered passage alone
             passages = [max((hc for hc in covered if hc[0] in named),
                             key=lambda hc: (hc[1], self.tools.coverage(question, hc[0], quote_only=True)))[0]]
-        if passages and has_phrase(self.intent.text, QUANTITY_WORDS) and not any(states_a_number(h.quote) for h in passages[:2]):
-            passages = []  # "hoeveel …?" is not answered by a passage without a number
+        if passages and has_phrase(self.intent.text, QUANTITY_WORDS) and not has_phrase(
+                self.intent.text, lexicon()["actor_cues"]) and not any(states_a_number(h.quote) for h in passages[:2]):
+            passages = []  # "hoeveel …?" is not answered by a passage without a number ("wie …?" may be)
         if not passages:
             if self.plan.metric and self.plan.catalogue[self.plan.metric].table == "kerncijfers":
                 return self._kerncijfer()  # no passage says it, but a key figure does

@@ -106,7 +106,8 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         p.kind, p.metric = "kerncijfer", metric.metric  # a catalogued statement, said in the asker's language
         return p
     if (intent.asks_text or pinned_elsewhere or intent.article) and not regional and not ranking and (
-            not has_phrase(text, QUANTITY_WORDS) or pinned_elsewhere or intent.article):
+            not has_phrase(text, QUANTITY_WORDS) or pinned_elsewhere or intent.article
+            or has_phrase(text, lexicon()["actor_cues"])):
         # "Wat is een vergunninghouder?", "Wie bepaalt …": a passage answers; a strong figure
         # match stays as the fallback when no passage does
         p.kind = "text"

@@ -351,7 +351,8 @@ class Tools:
                 for stem in self.index.tokenize(word) if self._same_words[word] & passage}
         weight = lambda w: idf.get(w, math.log(1 + len(stems)))  # noqa: E731 - unseen words weigh most
         total = sum(weight(w) for w in words) or 1.0
-        found = sum(weight(w) for w in words if w in passage or w in joined or w in same)
+        verbs = {w for w in words if self.index.tokenize.verb_forms(w) & passage}  # "stelt" ~ "stellen"
+        found = sum(weight(w) for w in words if w in passage or w in joined or w in same or w in verbs)
         # an English word is found when one of its Dutch glossary terms is in the passage
         found += sum(weight(w) for w in words - passage if any(t in passage for t in translated))
         return min(1.0, found / total)

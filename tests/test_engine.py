@@ -244,6 +244,9 @@ def test_text_answer_quotes_its_passage(assistant):
         # "bekend gemaakt" is the passage's "bekendgemaakte", "begin" its "aanvang"
         ("Hoeveel weken voor het begin van het kalenderhalfjaar moet het landelijke aantal vergunninghouders in de "
          "Staatscourant bekend worden gemaakt?", "Artikel 29", ["dertien weken"]),
+        # "wie …?" is answered by a passage even when it names a figure; "herindeling" is a change of "indeling"
+        ("Wie stelt bij een gemeentelijke herindeling het aantal inwoners vast dat voor de taakstelling telt?",
+         "Artikel 30", ["Gedeputeerde staten"]),
         # "coördineert" is the passage's "coördineren"
         ("Wie coördineert de gesprekken aan de provinciale regietafels over de Spreidingswet?", "Proces en verdeling",
          ["commissarissen van de Koning", "coördineren deze gesprekken"]),
