@@ -45,6 +45,7 @@ class Metric:
     level: str
     description: str
     excludes: str = ""  # words that show a question is about something else ("Oekraïners" for inwoners)
+    part_of: str = ""  # the figure this one is part of: "niet in de GOO" is the whole minus this part
 
     def label(self, language: str) -> str:
         return self.label_nl if language == "nl" else self.label_en
@@ -101,7 +102,7 @@ class Catalogue:
     @classmethod
     def load(cls, sql, cache_dir: Path | None, embedder=None) -> "Catalogue":
         rows = sql.query(
-            "SELECT metric, label_nl, label_en, synonyms, unit, \"table\", level, description, excludes FROM metrics"
+            "SELECT metric, label_nl, label_en, synonyms, unit, \"table\", level, description, excludes, part_of FROM metrics"
         ).rows
         metrics = [Metric(*(v or "" for v in r)) for r in rows]
         vectors = None

@@ -190,6 +190,12 @@ class Executor:
         if isinstance(figures, Answer):
             return figures
         lines, used, computations = [], [], []
+        if p.part:  # the rest of the whole: whole − part at the same moment, the newest such pair
+            parts = [f for f in self.dedupe_newest(self.tools.kerncijfers(p.part)) if f.value is not None]
+            wholes = {f.period: f for f in self.dedupe_newest(figures) if f.value is not None}
+            pair = next(([wholes[f.period], f] for f in reversed(parts) if f.period in wholes), None)
+            if pair:
+                return self.derived("difference", pair)
         rates = [f for f in self.dedupe_newest(figures) if f.value is not None]
         if p.typed_span and rates:
             value, unit = p.typed_span

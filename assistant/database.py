@@ -223,6 +223,9 @@ def load_metrics(settings: Settings) -> list[dict]:
             raise BuildError(f"{_where(path, r)}: duplicate metric {r['metric']!r}")
         seen.add(r["metric"])
         rows.append(_strip(r))
+    for r in rows:
+        if r.get("part_of") and r["part_of"] not in seen:
+            raise BuildError(f"{path}: {r['metric']}: part_of {r['part_of']!r} is no metric")
     return rows
 
 

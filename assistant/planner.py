@@ -58,6 +58,7 @@ class Plan:
     sides: list = field(default_factory=list)  # engine.Side per side of a comparing question
     fallbacks: list[str] = field(default_factory=list)  # near-equal place figures to try if the first has none
     typed_span: tuple[float, str] | None = None  # a span the asker typed, to multiply a rate by
+    part: str | None = None  # "niet in de GOO": the part to take from the whole (`metric`)
 
 
 def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves: list[str],
@@ -195,6 +196,9 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         p.reason = "national_only"
         return p
     p.kind = "kerncijfer"
+    if metric.part_of in catalogue and has_phrase(text, lexicon()["complement"]):
+        p.metric, p.part, p.operation = metric.part_of, metric.metric, "difference"  # the whole minus the part
+        return p
     p.operation = operation_of(intent)
     span = next((s for s in typed_spans(text) if s[1] == span_unit(metric.unit)), None)
     if span is not None:  # "105 euro per maand … in zes maanden": the rate times the asker's span

@@ -35,7 +35,8 @@ DOCS = DB.parent / "knowledge" / "documents"
 
 K_COLS = ["metric", "label_nl", "label_en", "value", "value_date", "unit", "scope", "period", "qualifier", "doc_id",
           "section", "quote", "note", "source_date"]
-M_COLS = ["metric", "label_nl", "label_en", "synonyms", "unit", "table", "level", "description", "excludes"]
+M_COLS = ["metric", "label_nl", "label_en", "synonyms", "unit", "table", "level", "description", "excludes",
+          "part_of"]
 T_COLS = ["period", "value", "qualifier", "doc_id", "section", "quote"]
 
 UNITS = {"plaatsen", "personen", "asielaanvragen", "vergunninghouders", "euro", "euro per maand", "dagen", "maanden",
@@ -429,6 +430,11 @@ def main() -> int:
                 err(where, f"{col} differs from kerncijfers.csv")
     if tp != set(ks):
         err("taakstelling_landelijk.csv", f"periods {sorted(tp)} != kerncijfers {sorted(ks)}")
+
+    for r in mrows:  # part_of: the whole a figure is part of ("108.000 …, waarvan ca. 92.000 in de GOO")
+        whole = mcat.get(r["part_of"]) if r["part_of"] else None
+        if r["part_of"] and (whole is None or whole["unit"] != r["unit"] or r["table"] != "kerncijfers"):
+            err(f"metrics.csv [{r['metric']}]", f"part_of {r['part_of']!r}: no key figure in the same unit")
 
     # --- report --------------------------------------------------------------------------------
     for line in infos:

@@ -68,6 +68,9 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
         ("Hoeveel betaalt een werkende Oekraïner in zes maanden in totaal aan de bijdrage voor gas, water en "
          "elektra?", 630),
         ("How much inflow of displaced Ukrainians is expected over 10 weeks?", 5_400),
+        # the rest of a whole: the catalogue says which figure a part belongs to (part_of)
+        ("Hoeveel Oekraïense vluchtelingen wonen er niet in de gemeentelijke opvang?", 16_000),
+        ("How many places in the capacity estimate are not for unaccompanied minors?", 87_860),
         # a rate times its span: the unit says which figure is the span
         ("Reken de verwachte instroom van gemiddeld 540 ontheemden per week om naar een jaartotaal.", 28_080),
         # each side names its figure; a side without a period takes the question's, unless it says "now"
