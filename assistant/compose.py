@@ -14,7 +14,7 @@ from . import render
 from .models import Answer, Citation, Computation, Figure
 from .grounding import numbers_in_text
 from .places import Place
-from .planner import QUANTITY_WORDS, Plan
+from .planner import COUNTS, QUANTITY_WORDS, Plan
 from .text import fold, words
 from .tools import Tools, compute
 from .understand import MAX_QUESTION_CHARS, Intent, has_phrase, lexicon, parse_periods
@@ -507,7 +507,7 @@ class Executor:
                 return period is not None
             if metric.startswith("coa_"):
                 return place.kind in {"provincie", "land"}
-            return metric in {"inwoners", "aantal_gemeenten"} and (metric == "inwoners" or place.kind != "gemeente")
+            return metric in {"inwoners", *COUNTS} and (metric == "inwoners" or place.kind != "gemeente")
         t = self.tools
         if metric == "taakstelling_gemeente":
             if place.kind == "gemeente":
@@ -535,7 +535,7 @@ class Executor:
                 f = t.aggregate(metric, place.kind, place.name, None)
             self.cite_tables(place.kind)
             return [f], []
-        if metric == "aantal_gemeenten":
+        if metric in COUNTS:
             if place.kind == "gemeente":
                 return None
             f = t.aggregate(metric, place.kind, place.name, None)

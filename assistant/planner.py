@@ -13,6 +13,7 @@ from .places import Place
 from .understand import Intent, Period, has_phrase, lexicon, typed_spans
 
 PLACE_TABLES = {"taakstelling_gemeente", "gemeenten", "coa_provinciale_opgave", "nieuws_cijfers"}
+COUNTS = {"aantal_gemeenten", "aantal_provincies", "aantal_veiligheidsregios"}
 PLACE_THRESHOLD = 0.3  # with a place named, a weaker match on a place-level figure suffices
 RANKABLE = {"taakstelling_gemeente", "inwoners", "aantal_gemeenten", "coa_provinciale_opgave",
             "coa_provinciale_opgave_amv"}
@@ -124,7 +125,7 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         followup = inherited = True
     listing = members_cue(text)
     if listing and any(pl.kind in {"provincie", "veiligheidsregio"} for pl in regional) and not ranking and (
-            metric is None or metric.metric in {"provincie", "veiligheidsregio", "aantal_gemeenten"}):
+            metric is None or metric.metric in {"provincie", "veiligheidsregio", *COUNTS}):
         p.kind, p.group = "members", listing
         p.places = [pl for pl in regional if pl.kind in {"provincie", "veiligheidsregio"}]
         return p
@@ -168,7 +169,7 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
             if p.top_n is None and ("highest" in intent.operations or "lowest" in intent.operations) and not p.group:
                 p.top_n = 10 if has_phrase(text, ["top"]) else 1
             return p
-        if p.metric in {"inwoners", "aantal_gemeenten"} and not regional:
+        if p.metric in {"inwoners", *COUNTS} and not regional:
             p.places = [Place("land", "Nederland")]
             p.kind = "places"
             return p
@@ -311,8 +312,9 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     if intent.periods and pool[0].metric.table == "kerncijfers":
         # Among near-equal candidates, the one that has a figure for the asked period wins.
         near = [m for m in pool[:8] if m.score >= pool[0].score - PERIOD_MARGIN and m.metric.table == "kerncijfers"]
-        def fitted(m: MetricMatch) -> int:
-            return sum(any(pr.fits(per, quote) for per, quote in periods.get(m.metric.metric, []))
+        def fitted(m: MetricMatch) -> int:  # a figure at exactly the asked period counts double
+            return sum(max((2 if pr.matches(per) else 1 if pr.fits(per, quote) else 0)
+                           for per, quote in periods.get(m.metric.metric, [("", "")]))
                        for pr in intent.periods)
 
         best = max(near, key=fitted, default=None)
@@ -332,7 +334,8 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
             # unless a much better match is another figure, asked per region (its national counterpart,
             # 'landelijke taakstelling', is the same figure)
             same = {ranked[0].metric.metric, ranked[0].metric.metric.removesuffix("_gemeente") + "_landelijk"}
-            rival = next((m for m in matches if m.metric.metric not in same), None)
+            rival = next((m for m in matches if m.metric.metric not in same
+                          and m.metric.table in {"kerncijfers", UNAVAILABLE}), None)
             if rival is None or ranked[0].score >= rival.score - NATIONAL_MARGIN:
                 return ranked[0].metric
     if not pool:

@@ -17,7 +17,8 @@ UNITS_EN = {
     "vergunninghouders": "status holders", "euro": "euro", "euro per maand": "euro per month",
     "dagen": "days", "maanden": "months", "jaar": "years", "weken": "weeks",
     "personen per week": "people per week", "gemeenten": "municipalities", "locaties": "locations",
-    "jongeren": "young people", "procent": "%", "inwoners": "inhabitants",
+    "jongeren": "young people", "procent": "%", "inwoners": "inhabitants", "provincies": "provinces",
+    "veiligheidsregio's": "safety regions",
 }
 QUALIFIERS_EN = {
     "ca.": "approx.", "circa": "approx.", "ruim": "over", "medio scenario": "medium scenario",

@@ -33,7 +33,11 @@ AGGREGATE_SQL = {
         WHERE period = :period AND ({where})""",
     "inwoners": "SELECT SUM(inwoners) AS value, COUNT(*) AS n FROM gemeenten WHERE {where}",
     "aantal_gemeenten": "SELECT COUNT(*) AS value, COUNT(*) AS n FROM gemeenten WHERE {where}",
+    "aantal_provincies": "SELECT COUNT(DISTINCT provincie) AS value, COUNT(*) AS n FROM gemeenten WHERE {where}",
+    "aantal_veiligheidsregios": "SELECT COUNT(DISTINCT veiligheidsregio) AS value, COUNT(*) AS n FROM gemeenten WHERE {where}",
 }
+COUNT_UNITS = {"taakstelling_gemeente": "vergunninghouders", "inwoners": "inwoners", "aantal_gemeenten": "gemeenten",
+               "aantal_provincies": "provincies", "aantal_veiligheidsregios": "veiligheidsregio's"}
 SCOPE_WHERE = {
     "provincie": "provincie = :scope",
     "veiligheidsregio": "veiligheidsregio = :scope",
@@ -264,11 +268,17 @@ class Tools:
         sql = AGGREGATE_SQL[metric].format(where=SCOPE_WHERE[kind])
         params = {"scope": scope} | ({"period": period} if period else {})
         r = self.query(sql, params)[0]
-        unit = {"taakstelling_gemeente": "vergunninghouders", "inwoners": "inwoners", "aantal_gemeenten": "gemeenten"}[metric]
+        unit = COUNT_UNITS[metric]
         computed = metric == "taakstelling_gemeente" and (r.get("n_official") or 0) < r["n"]
-        citation = self.law_citation("Artikel 29") if metric == "taakstelling_gemeente" else self.table_citation(
-            "minvws_dashboard_gemeenten_veiligheidsregio_bevolking", "gemeenten (342 rijen)",
-            "population_count: CBS-bevolking per 1 januari 2022, indeling 2023; som 17590672")
+        if metric == "taakstelling_gemeente":
+            citation = self.law_citation("Artikel 29")
+        elif metric == "aantal_provincies":  # which gemeente lies in which provincie: the regioviewer table
+            citation = self.table_citation("regioviewer_gemeenten_provincie_2025", "gemeenten per provincie (342 rijen)",
+                                           "gemeentecode,gemeentenaam,provincie,jaar")
+        else:
+            citation = self.table_citation(
+                "minvws_dashboard_gemeenten_veiligheidsregio_bevolking", "gemeenten (342 rijen)",
+                "population_count: CBS-bevolking per 1 januari 2022, indeling 2023; som 17590672")
         return Figure(
             label=f"{metric} {scope}", value=r["value"], unit=unit, citation=citation,
             period=period or ("2022-01-01" if metric == "inwoners" else "indeling 2023"),
@@ -291,7 +301,7 @@ class Tools:
         return [self._ranked(metric, r, period, sql, params) for r in rows]
 
     def _ranked(self, metric, r, period, sql, params) -> Figure:
-        unit = {"taakstelling_gemeente": "vergunninghouders", "inwoners": "inwoners", "aantal_gemeenten": "gemeenten"}[metric]
+        unit = COUNT_UNITS[metric]
         computed = metric == "taakstelling_gemeente" and not r.get("official")
         return Figure(
             label=r["name"], value=r["value"], unit=unit,

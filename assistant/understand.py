@@ -226,10 +226,10 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
         intent.shift_text = shift.group(0)
         folded = folded[: shift.start()] + " " + folded[shift.end():]  # "jaar" is no topic here
     for mention in places:  # "Bergen op Zoom" must not be read as a period or number
-        if any(c.kind != "land" for c in mention.candidates):  # "in Nederland" is part of many figures' names
-            folded = folded.replace(fold(mention.text), " ")
+        folded = folded.replace(fold(mention.text), " ")
     intent.periods, rest = parse_periods(folded)
     kind_words = set(lex["place_kind_words"])
+    rest = re.sub(r"(?<=\w)['’]s\b", "s", rest)  # veiligheidsregio's → veiligheidsregios, not "… s"
     intent.topic = " ".join(w for w in normal(rest).split() if w not in kind_words)
     # "procentuele groei", "hoeveel meer", "in totaal" say what to compute, not which figure; nor
     # does a span the asker types ("in zes maanden")
