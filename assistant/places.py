@@ -144,7 +144,7 @@ class PlaceResolver:
         if len(mention.candidates) < 2:
             return mention
         before = normalize_name(question[: mention.start]).split()[-2:]
-        after = normalize_name(question[mention.start + len(mention.text) :]).split()[:1]
+        after = normalize_name(question[mention.start + len(mention.text) :]).split()[:2]  # "Groningen (de provincie)"
         near = set(before + after)
         for kind, cues in KIND_CUES.items():
             if near & set(cues):

@@ -101,6 +101,15 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
     group = group_cue(text)
 
     metric = choose_metric(intent, matches, regional, ranking, periods, sources, qualifiers)
+    kind = membership_kind(text, regional)
+    # the gemeenten asked about: an ambiguous name that is also a region of that kind is the region
+    asked = [pl for g in intent.places if not any(c.kind == kind for c in g.candidates) for pl in g.candidates
+             if pl.kind == "gemeente"]
+    if kind and asked and not ranking and (metric is None or metric.metric in {"provincie", "veiligheidsregio", *COUNTS}
+                                           or score_of(matches, metric) < ANSWER_THRESHOLD):
+        # "provincie van Assen", "In which province is Maastricht?", "Maakt Almere deel uit van Flevoland?"
+        p.kind, p.metric, p.places = "places", kind, asked
+        return p
     inherited = False
     pinned_elsewhere = intent.pin is not None and metric is not None and not any(
         t == intent.pin.doc_type for t, _ in sources.get(metric.metric, ()))
@@ -216,6 +225,7 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
     return p
 
 
+KIND_WORDS = {"veiligheidsregio": ["veiligheidsregio", "safety region"], "provincie": ["provincie", "province"]}
 REGION_BACK = {  # a region the previous answer named
     "veiligheidsregio": ["die veiligheidsregio", "deze veiligheidsregio", "dezelfde veiligheidsregio",
                          "that safety region", "this safety region", "the same safety region"],
@@ -224,10 +234,22 @@ REGION_BACK = {  # a region the previous answer named
 }
 MEMBER_CUES = {
     "gemeente": ["welke gemeenten", "which municipalities", "what municipalities", "noem de gemeenten",
-                 "list the municipalities"],
+                 "noem alle gemeenten", "alle gemeenten", "lijst van gemeenten", "lijst met gemeenten",
+                 "list the municipalities", "list all municipalities", "all municipalities", "all the municipalities"],
     "veiligheidsregio": ["welke veiligheidsregio s", "welke veiligheidsregios", "which safety regions",
                          "what safety regions"],
 }
+
+
+def membership_kind(text: str, regional: list[Place]) -> str | None:
+    """Which membership a question asks about a gemeente: the kind it names ("veiligheidsregio van
+    Venlo"), or, with a membership verb, the kind of the region it names ("ligt Ede in Gelderland")."""
+    for kind, words in KIND_WORDS.items():
+        if has_phrase(text, words):
+            return kind
+    if has_phrase(text, lexicon()["membership_verbs"]):
+        return next((pl.kind for pl in regional if pl.kind in KIND_WORDS), None)
+    return None
 
 
 def members_cue(text: str) -> str | None:

@@ -165,8 +165,23 @@ def test_a_province_named_without_narrowing_words_is_the_province(assistant):
 
 
 @pytest.mark.parametrize(
+    "question,expected",
+    [("Hoeveel provincies heeft Nederland?", 12), ("How many safety regions are there?", 25),
+     ("Hoeveel veiligheidsregio's heeft Gelderland?", 3), ("Hoeveel gemeenten zijn er in Nederland?", 342)],
+)
+def test_counts_of_regions_come_from_the_gemeenten_table(assistant, question, expected):
+    answer = ask(assistant, question)
+    assert answer.answered and values(answer) == {expected}
+    assert answer.figures[0].sql and "COUNT" in answer.figures[0].sql
+
+
+@pytest.mark.parametrize(
     "question,region",
-    [("onder welke veiligheidsregio valt texel", "Noord-Holland Noord"), ("Bij welke provincie hoort Emmen?", "Drenthe")],
+    [("onder welke veiligheidsregio valt texel", "Noord-Holland Noord"), ("Bij welke provincie hoort Emmen?", "Drenthe"),
+     ("In which province is Maastricht?", "Limburg"), ("provincie van assen", "Drenthe"),
+     ("Graag de veiligheidsregio van Amersfoort", "Utrecht"), ("Maakt Almere deel uit van Flevoland?", "Flevoland"),
+     ("Noem alle gemeenten van Flevoland", "Zeewolde"),
+     ("Wat moet Groningen (de provincie) in de eerste helft van 2024 aan statushouders huisvesten?", "634")],
 )
 def test_membership_in_other_words(assistant, question, region):
     answer = ask(assistant, question)
