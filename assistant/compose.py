@@ -50,6 +50,8 @@ TEXT = {
         "text_intro": "Volgens {title} ({section}):",
         "how": "Hoe berekend",
         "typed": "Uit uw vraag",
+        "advice": "Advies of een mening geef ik niet; ik geef cijfers en regels uit de bronnen, met hun bron.",
+        "own_place": "Welke gemeente bedoelt u? Noem de gemeente, dan geef ik haar cijfers.",
         "official": "officieel (bijlage geïmporteerd)",
     },
     "en": {
@@ -78,6 +80,8 @@ TEXT = {
         "text_intro": "According to {title} ({section}):",
         "how": "How computed",
         "typed": "From your question",
+        "advice": "I do not give advice or opinions; I give figures and rules from the sources, with their source.",
+        "own_place": "Which municipality do you mean? Name it and I will give its figures.",
         "official": "official (annex imported)",
     },
 }
@@ -168,6 +172,8 @@ class Executor:
         if p.reason == "unavailable":
             m = p.catalogue.get(p.metric)
             return self.abstain(f"{self.label(p.metric)}: {m.description if m else ''}".strip(), self.t("catalogue"))
+        if p.reason in {"advice", "own_place"}:
+            return self.abstain(self.t(p.reason))
         if p.reason == "unknown_place":
             return self.abstain(self.t("unknown_place", name=", ".join(self.intent.unknown_places)))
         if p.reason == "need_place":

@@ -14,6 +14,7 @@ import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from pathlib import Path
 
 from .catalogue import ANSWER_THRESHOLD, Catalogue, MetricMatch
 from .compose import SIDE_THRESHOLD, TEXT, Executor
@@ -71,6 +72,7 @@ class Assistant:
         # Words of the sources and the catalogue are never read as misspelt or unknown place names.
         texts = [p.read_text(encoding="utf-8", errors="ignore") for p in self.settings.documents_dir.glob("*.md")]
         texts += [r[0] for r in self.tools.sql.query("SELECT quote FROM kerncijfers").rows]
+        texts.append((Path(__file__).parent / "lexicon.yaml").read_text(encoding="utf-8"))  # months, cue words
         return PlaceResolver.from_sql(self.tools.sql, self.catalogue.vocabulary_words | set(words(" ".join(texts))))
 
     @cached_property

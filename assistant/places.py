@@ -128,7 +128,9 @@ class PlaceResolver:
                 continue
             if word[:1].isupper() and before in PLACE_PREPOSITIONS:
                 names.append(word)
-            elif not found and before in PLACE_FIGURE_WORDS and not self._misspelt(key):
+            elif not found and (before in PLACE_FIGURE_WORDS or word[:1].isupper()) and not self._misspelt(key) and not any(
+                    part.isupper() or normalize_name(part) in self.vocabulary for part in re.split(r"[-'’]", word) if part):
+                # 'taakstelling gent 2024-II', 'Hoeveel inwoners heeft Brussel?': no place we know
                 names.append(word)
         return names
 

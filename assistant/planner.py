@@ -97,6 +97,12 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
     if intent.unknown_places and not regional:
         p.reason = "unknown_place"
         return p
+    if has_phrase(text, lexicon()["advice_cues"]):
+        p.reason = "advice"  # "Moet mijn gemeente meer doen?": not something figures answer
+        return p
+    if not regional and has_phrase(text, lexicon()["own_place_cues"]):
+        p.reason = "own_place"  # "mijn gemeente": which one?
+        return p
     ranking = bool({"highest", "lowest", "per_group"} & intent.operations) or intent.top_n is not None
     group = group_cue(text)
 

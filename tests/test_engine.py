@@ -195,6 +195,10 @@ def test_membership_in_other_words(assistant, question, region):
         "Hoeveel nieuwe woningen zijn er in 2024 in Nederland opgeleverd?",  # a catalogue row says we hold none
         "Hoeveel kso-plekken heeft Nidos tot nu toe gerealiseerd?",
         "Wat is de GOO-opvangplekken per veiligheidsregio?",  # a national figure, asked per region
+        "Hoeveel inwoners heeft Brussel?",  # a capitalised name we do not know, after a verb
+        "Moet mijn gemeente meer statushouders opnemen?",  # advice
+        "Wat is de taakstelling van mijn gemeente in 2024-II?",  # which gemeente?
+        "Should we open a doorstroomlocatie?",
     ],
 )
 def test_declines_what_only_looks_like_a_figure_we_hold(assistant, question):
