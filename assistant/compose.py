@@ -568,6 +568,9 @@ class Executor:
         values = [f for f in figures if f.value is not None]
         if not op or not values:
             return []
+        same = [f for f in values if f.metric == values[0].metric and f.period == values[0].period]
+        if op == "share" and len(same) == 2 and (same[0].scope, same[0].scope_kind) != (same[1].scope, same[1].scope_kind):
+            return compute("share", same, self.lang)  # "welk deel van de provincie woont in de stad": the smaller of the larger
         if op == "share":
             whole = self.national_of(values[0])
             if whole is None:
@@ -576,7 +579,7 @@ class Executor:
             return compute("share", [values[0], whole], self.lang)
         if values[0].metric.startswith("coa_") and op == "difference" and len(values) >= 2:
             return compute("difference", values[:2], self.lang)
-        scopes = list(dict.fromkeys((f.scope, f.label) for f in values))  # Utrecht the gemeente ≠ the provincie
+        scopes = list(dict.fromkeys((f.scope, f.scope_kind) for f in values))  # Utrecht the gemeente ≠ the provincie
         if len(scopes) > 1 and not self.plan.ambiguous:  # places compared within one period
             same = [f for f in values if f.period == values[0].period and f.metric == values[0].metric]
             if len(same) >= 2 and op in {"difference", "sum"}:
@@ -584,7 +587,7 @@ class Executor:
             return []
         out = []  # one place (or each candidate of an ambiguous name) over two periods
         for scope in scopes:  # "hoeveel minder in 2024-II dan in 2024-I", "in heel 2024"
-            series = [f for f in values if (f.scope, f.label) == scope and f.metric == values[0].metric]
+            series = [f for f in values if (f.scope, f.scope_kind) == scope and f.metric == values[0].metric]
             if len(series) == 2 and series[0].period != series[1].period and op in {"difference", "growth", "sum"}:
                 out += compute(op, series, self.lang)
         return out

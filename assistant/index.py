@@ -188,7 +188,8 @@ phase phases stage: fase fasen | socioeconomic: sociaaleconomische | cycle: cycl
 berekend berekenen berekent berekening: formule uitkomst | calculation: formule uitkomst
 statushouder statushouders: vergunninghouder vergunninghouders | vergunninghouder vergunninghouders: statushouder statushouders
 inwonertal inwonertallen: inwoners bevolkingscijfers | tussentijds: tussendoor | aangepast aanpassen aanpassing: wijzigingen gewijzigd
-herindeling herindelingen: wijziging gemeentelijke indeling
+herindeling herindelingen: wijziging gemeentelijke indeling | samen: gezamenlijk | buurgemeente buurgemeenten: gemeenten
+stappen stap: fasen fase
 """
 
 

@@ -36,6 +36,7 @@ class Figure(BaseModel):
     period: str  # peildatum (ISO date) or period such as "2024-II"
     qualifier: str | None = None  # kept from the source text: "ca.", "ruim", "medio scenario"
     scope: str | None = None  # Nederland, COA, Nidos, GOO, a gemeente, a provincie …
+    scope_kind: str | None = None  # gemeente, provincie, veiligheidsregio, land: Utrecht the gemeente ≠ the provincie
     metric: str | None = None
     source: str | None = None  # table and row, e.g. "kerncijfers[opvangbehoefte_totaal, 2025-01-01]"
     sql: str | None = None

@@ -14,6 +14,7 @@ from .understand import Intent, Period, has_phrase, lexicon, typed_spans
 
 PLACE_TABLES = {"taakstelling_gemeente", "gemeenten", "coa_provinciale_opgave", "nieuws_cijfers"}
 COUNTS = {"aantal_gemeenten", "aantal_provincies", "aantal_veiligheidsregios"}
+COUNTED = {"aantal_provincies": {"provincie"}, "aantal_veiligheidsregios": {"veiligheidsregio"}}  # one per place of its kind
 PLACE_THRESHOLD = 0.3  # with a place named, a weaker match on a place-level figure suffices
 RANKABLE = {"taakstelling_gemeente", "inwoners", "aantal_gemeenten", "coa_provinciale_opgave",
             "coa_provinciale_opgave_amv"}
@@ -350,7 +351,9 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
             pool = [best, *[m for m in pool if m is not best]]
     threshold = ANSWER_THRESHOLD
     if regional:
-        pool = [m for m in matches if m.metric.table in PLACE_TABLES] or matches
+        kinds = {pl.kind for pl in regional}  # "de provincies Groningen en Drenthe" asks no count of provinces
+        pool = [m for m in matches if m.metric.table in PLACE_TABLES and not kinds <= COUNTED.get(m.metric.metric, set())
+                ] or matches
         threshold = PLACE_THRESHOLD
         if pool[0].metric.metric in {"provincie", "veiligheidsregio"} and not any(pl.kind == "gemeente" for pl in regional):
             pool = [m for m in pool if m.metric.metric not in {"provincie", "veiligheidsregio"}]

@@ -27,7 +27,7 @@ def fold(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c)).lower()
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)  # the sources' and catalogue's words fit; words of questions churn, not pile up
 def _stem(word: str) -> str:
     return _stemmer.stemWord(word)
 
@@ -86,7 +86,7 @@ class Decompounder:
     def __init__(self, vocabulary: set[str]):
         self.vocabulary = {w for w in vocabulary if len(w) >= self.MIN_PART and not w.isdigit()}
 
-    @lru_cache(maxsize=65536)
+    @lru_cache(maxsize=8192)
     def __call__(self, word: str) -> tuple[str, ...]:
         if len(word) < 2 * self.MIN_PART + 1:
             return ()

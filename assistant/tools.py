@@ -154,7 +154,7 @@ class Tools:
     def population_figure(self, g: dict) -> Figure:
         return Figure(
             label=f"inwoners {g['naam']}", value=g["inwoners"], unit="inwoners",
-            period=g["inwoners_peildatum"], scope=g["naam"], metric="inwoners",
+            period=g["inwoners_peildatum"], scope=g["naam"], scope_kind="gemeente", metric="inwoners",
             source=f"gemeenten[{g['code']}]", sql=f"{GEMEENTE_SQL} -- naam = {g['naam']}",
             citation=self.table_citation(g["bron_inwoners"], f"gemeenten: {g['code']} {g['naam']}",
                                          f"{g['code']},{g['naam']},{g['veiligheidsregio_code']},{g['veiligheidsregio']},{g['inwoners']}"),
@@ -164,7 +164,7 @@ class Tools:
         total = self.query("SELECT SUM(inwoners) AS n, MIN(inwoners_peildatum) AS p FROM gemeenten")[0]
         return Figure(
             label="inwoners Nederland (som van 342 gemeenten)", value=total["n"], unit="inwoners",
-            period=total["p"], scope="Nederland", metric="inwoners",
+            period=total["p"], scope="Nederland", scope_kind="land", metric="inwoners",
             source="gemeenten: SUM(inwoners)", sql="SELECT SUM(inwoners) FROM gemeenten",
         )
 
@@ -182,7 +182,8 @@ class Tools:
         law = self.law_citation("Artikel 29")
         figure = Figure(
             label=f"taakstelling {naam}", value=r["value"], unit="vergunninghouders", period=period,
-            scope=naam, metric="taakstelling_gemeente", source=f"taakstelling_gemeente[{r['gemeentecode']}, {period}]",
+            scope=naam, scope_kind="gemeente", metric="taakstelling_gemeente",
+            source=f"taakstelling_gemeente[{r['gemeentecode']}, {period}]",
             sql=" ".join(TAAKSTELLING_SQL.split()) + f" -- naam = {naam}, period = {period}",
             computed=not r["official"], official=bool(r["official"]),
             formula=None if r["official"] else computation.formula,
@@ -282,7 +283,7 @@ class Tools:
         return Figure(
             label=f"{metric} {scope}", value=r["value"], unit=unit, citation=citation,
             period=period or ("2022-01-01" if metric == "inwoners" else "indeling 2023"),
-            scope=scope, metric=metric, source=f"SUM over {r['n']} gemeenten ({kind} {scope})",
+            scope=scope, scope_kind=kind, metric=metric, source=f"SUM over {r['n']} gemeenten ({kind} {scope})",
             sql=" ".join(sql.split()) + f" -- {params}", computed=computed,
             formula=f"som over de {r['n']} gemeenten van ceil(vg × iG / iN)" if computed else None,
             caveat="som van per gemeente berekende taakstellingen (art. 29), niet officieel" if computed else None,

@@ -129,7 +129,7 @@ YEAR_MID = re.compile(r"\b(?:medio|midden|half|mid|mid-|halverwege)\s+(\d{4})\b"
 YEAR = re.compile(r"\b(20\d\d|19\d\d)\b")
 TOP_N = re.compile(r"\b(?:top|eerste|first|grootste|hoogste|laagste|kleinste|largest|highest|lowest|smallest)[ -](\d{1,3})\b|\b(\d{1,3})\s+(?:\w+\s+)?(?:grootste|hoogste|laagste|kleinste|meeste|minste|largest|highest|lowest|smallest|biggest|gemeenten|municipalities|provincies|provinces|veiligheidsregio|veiligheidsregios|safety)\b")
 PIN = re.compile(
-    r"\b(?:volgens|in|uit|according to|in|from|of)\s+(?:de|het|the)\s+(brief|letter|nieuwsbericht|nieuws|news item|news|bericht|huisvestingswet|housing act|wet|law)(?:\s+2014)?"
+    r"\b(?:volgens|in|uit|according to|in|from|of)\s+(?:de|het|the)\s+(brief|letter|nieuwsbericht|nieuws|news item|news|bericht|huisvestingswet|housing act|wet|law)\b(?:\s+2014)?"
     rf"(?:\s+(?:van|of|from))?(?:\s+(\d{{1,2}}))?(?:\s+({MONTH_WORDS}))?(?:\s+(\d{{4}}))?"
 )
 PIN_TYPES = {"brief": "brief", "letter": "brief", "nieuwsbericht": "nieuws", "nieuws": "nieuws",
@@ -230,6 +230,9 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     intent.periods, rest = parse_periods(folded)
     kind_words = set(lex["place_kind_words"])
     rest = re.sub(r"(?<=\w)['’]s\b", "s", rest)  # veiligheidsregio's → veiligheidsregios, not "… s"
+    # "de provincies Groningen en Drenthe": a plural of the kind of place named names those places
+    named_kinds = {c.kind for m in places for c in m.candidates}
+    kind_words |= {w for kind, plurals in lex["kind_plurals"].items() if kind in named_kinds for w in plurals}
     intent.topic = " ".join(w for w in normal(rest).split() if w not in kind_words)
     # "procentuele groei", "hoeveel meer", "in totaal" say what to compute, not which figure; nor
     # does a span the asker types ("in zes maanden")

@@ -53,6 +53,10 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
         ("Hoeveel hoger is de opvangbehoefte per 1 januari 2025 dan de capaciteitsraming van 96.000?", 1_500),
         ("Wat is de taakstelling van Amsterdam en Rotterdam samen in 2024-II?", 1_508),
         ("hoeveel minder statushouders hoeft nijmegen in 2024-II te huisvesten dan in 2024-I", 17),  # one place, two halves
+        # two places of one name: the share of the gemeente in its provincie, not of the provincie in Nederland
+        ("Welk deel van de inwoners van de provincie Groningen woont in de gemeente Groningen, in procenten?", 39.8),
+        # "de provincies X en Y" names them; it asks no count of provinces
+        ("Wat is de berekende taakstelling 2024-II van de provincies Groningen en Drenthe bij elkaar opgeteld?", 1_062),
         ("Welk percentage van de inwoners van Nederland woont in Zuid-Holland?", 21.3),
         # the words that say what to compute do not pick the figure ("totaal", "procentuele groei")
         ("What is the total housing quota for status holders for the whole of 2024?", 35_750),
@@ -205,6 +209,16 @@ def test_declines_what_only_looks_like_a_figure_we_hold(assistant, question):
     answer = ask(assistant, question)
     assert not answer.answered
     assert ungrounded_numbers(answer, [question]) == []
+
+
+@pytest.mark.parametrize(
+    "question,words",
+    [("Is de opgave van 120.000 GOO-opvangplekken voor gemeenten een harde verplichting?", ["inspanningsverplichting"]),
+     ("Om hoeveel duurzame opvangplekken moest het volgens het wetsvoorstel van maart 2023 minimaal gaan?", ["100"])],
+)
+def test_statements_and_figures_of_the_news_items(assistant, question, words):
+    answer = ask(assistant, question)  # "volgens het wetsvoorstel" is no pin to "de wet"
+    assert answer.answered and all(w in answer.answer for w in words)
 
 
 @pytest.mark.parametrize(
