@@ -376,8 +376,9 @@ class Executor:
             passages = [passages[0], *[h for h, c in covered[1:] if h in passages[1:] and c >= first
                                        and (h.doc_id, h.section) == (passages[0].doc_id, passages[0].section)]]
         if named:  # the named article answers, by its best-covered passage alone
+            # by its quoted sentence first: an article's passages share one long chunk of words
             passages = [max((hc for hc in covered if hc[0] in named),
-                            key=lambda hc: (hc[1], self.tools.coverage(question, hc[0], quote_only=True)))[0]]
+                            key=lambda hc: (self.tools.coverage(question, hc[0], quote_only=True), hc[1]))[0]]
         if passages and has_phrase(self.intent.text, QUANTITY_WORDS) and not has_phrase(
                 self.intent.text, lexicon()["actor_cues"]) and not any(states_a_number(h.quote) for h in passages[:2]):
             passages = []  # "hoeveel …?" is not answered by a passage without a number ("wie …?" may be)

@@ -72,7 +72,9 @@ def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN_PLUS
 
     # English too: questions may be English and words like "the" must not count as matches
-    return frozenset(_fold(w) for w in STOPWORDS_DUTCH + STOPWORDS_EN_PLUS + ("per",))
+    # bm25s's Dutch list lacks some pronouns and politeness words people put in questions
+    extra = ("per", "wij", "jullie", "hen", "elkaar", "jij", "graag", "kunt", "welke", "welk")  # not "onze": "Onze Minister" 
+    return frozenset(_fold(w) for w in STOPWORDS_DUTCH + STOPWORDS_EN_PLUS + extra)
 
 
 def _fold(text: str) -> str:
@@ -466,7 +468,9 @@ class Index:
             return report
         name = self.embedder.name if self.embedder else "lexical"
         content = [(c["chunk_id"], c["embed_text"], c["page"]) for c in chunks]
-        fingerprint = hashlib.sha256(json.dumps([FORMAT, name, documents, content]).encode()).hexdigest()
+        # the tokenizer's stopwords shape the lexical index too: a changed list means a rebuild
+        fingerprint = hashlib.sha256(json.dumps([FORMAT, name, documents, content,
+                                                 sorted(self.tokenize.stopwords)]).encode()).hexdigest()
         if self.manifest and self.manifest.get("fingerprint") == fingerprint and self._live_ok():
             report.unchanged, report.build = True, self.manifest["build"]
             return report

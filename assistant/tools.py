@@ -352,7 +352,10 @@ class Tools:
         stems, idf = self._passages
         tokens = self.index.tokenize(question)
         words = set(tokens)
-        translated = set(self.index.tokenize(self.index.tokenize.expand(question))) - words
+        # per word of the question, the stems of its glossary translations (each word only by its own)
+        glossary = self.index.tokenize.glossary
+        translated = {stem: {t for t in self.index.tokenize(" ".join(glossary.get(word, ())))}
+                      for word in self.index.tokenize.words_of(question) for stem in self.index.tokenize(word)}
         passage = set(self.index.tokenize(hit.quote)) if quote_only else stems.get(hit.chunk_id, set())
         # Dutch writes one word where the question may write two ("bekend gemaakt" / "bekendgemaakte"),
         # and says the same thing in other words ("begin" / "aanvang", lexicon same_words)
@@ -364,8 +367,8 @@ class Tools:
         total = sum(weight(w) for w in words) or 1.0
         verbs = {w for w in words if self.index.tokenize.verb_forms(w) & passage}  # "stelt" ~ "stellen"
         found = sum(weight(w) for w in words if w in passage or w in joined or w in same or w in verbs)
-        # an English word is found when one of its Dutch glossary terms is in the passage
-        found += sum(weight(w) for w in words - passage if any(t in passage for t in translated))
+        # a word (English, or a Dutch synonym) is found when one of its own glossary terms is in the passage
+        found += sum(weight(w) for w in words - passage - joined - same - verbs if translated.get(w, set()) & passage)
         return min(1.0, found / total)
 
     def retrieve(self, query: str, k: int = 5, doc_ids: list[str] | None = None) -> list[Citation]:
