@@ -192,6 +192,13 @@ class Executor:
             found = [f for f in map(self.side_figure, p.sides[:2]) if f is not None]
             if len(found) == 2 and (found[0].metric, found[0].period) != (found[1].metric, found[1].period):
                 return self.derived(p.operation, found)
+        if p.operation and p.second_metric and p.periods_asked and not self.select_figures(p.metric, quiet=True):
+            # the asked period belongs to the other figure ("tekort per 1 januari 2025": the need then,
+            # the places now): each figure in the asked period where it has one, else its newest
+            other = [f for f in self.dedupe_newest(self.select_figures(p.second_metric, quiet=True)) if f.value is not None]
+            mine = [f for f in self.dedupe_newest(self.tools.kerncijfers(p.metric)) if f.value is not None]
+            if other and mine:
+                return self.derived(p.operation, [mine[-1], other[-1]])
         figures = self.select_figures(p.metric)
         if isinstance(figures, Answer):
             return figures
@@ -469,6 +476,8 @@ class Executor:
                 return found
         own = [f for f in self.dedupe_newest(figures) if f.value is not None]
         by_period = list({f.period: f for f in own}.values())
+        if p.operation == "sum" and len(p.periods_asked) >= 2 and len(by_period) >= 2 and all(is_date(f.period) for f in by_period):
+            return []  # a stock on two dates does not add up ("in 2025 en 2026 samen"): both are shown instead
         if len(by_period) >= 2 and (len(p.periods_asked) >= 2 or p.operation in {"growth", "sum"}):
             if p.operation != "sum" or all(not is_date(f.period) for f in by_period):
                 return sorted(by_period[:2] if len(p.periods_asked) >= 2 else [by_period[0], by_period[-1]],
@@ -486,6 +495,7 @@ class Executor:
         others = [f for f in others if f.metric != own[0].metric or f.period != own[0].period]
         if not others:
             return []
+        others.sort(key=lambda f: f.period != own[0].period)  # a part and its whole at the same moment first
         return [own[0], others[0]]
 
     def derived(self, operation: str, figures: list[Figure], lead: list[str] = ()) -> Answer:

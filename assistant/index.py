@@ -192,6 +192,7 @@ statushouder statushouders: vergunninghouder vergunninghouders | vergunninghoude
 inwonertal inwonertallen: inwoners bevolkingscijfers | tussentijds: tussendoor | aangepast aanpassen aanpassing: wijzigingen gewijzigd
 herindeling herindelingen: wijziging gemeentelijke indeling | samen: gezamenlijk | buurgemeente buurgemeenten: gemeenten
 stappen stap: fasen fase
+transition: transitiekosten | end ends ended expire expires expiry: einde eindigt afloop | after: na
 """
 
 

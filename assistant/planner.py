@@ -222,7 +222,7 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         p.operation, p.typed_span = "product", span[:2]
         return p
     if p.operation:
-        second = second_operand(all_matches, metric, intent)
+        second = second_operand(all_matches, metric, intent, periods)
         if second is not None:
             p.second_metric = second.metric
     else:
@@ -401,18 +401,25 @@ def span_unit(unit: str) -> str | None:
     return lexicon()["rate_spans"].get(rate)
 
 
-def second_operand(matches: list[MetricMatch], first: Metric, intent: Intent) -> Metric | None:
+def second_operand(matches: list[MetricMatch], first: Metric, intent: Intent,
+                   periods: dict[str, list[tuple[str, str]]] | None = None) -> Metric | None:
+    if operation_of(intent) == "share":  # a part's share: of the whole the catalogue says it is part of
+        whole = next((m.metric for m in matches if m.metric.metric == first.part_of), None)
+        part = next((m.metric for m in matches if m.metric.part_of == first.metric and m.score >= ANSWER_THRESHOLD), None)
+        if whole is not None or part is not None:
+            return whole or part
     if operation_of(intent) == "product":  # the span of a rate, or the rate of a span
         ranked = sorted(matches, key=lambda m: -m.score)
         span = span_unit(first.unit)
         return next((m.metric for m in ranked if m.metric.table == "kerncijfers" and m.metric is not first and (
             m.metric.unit == span if span else span_unit(m.metric.unit) == first.unit)), None)
-    for m in sorted(matches, key=lambda m: -m.score)[:4]:
-        if m.metric is first or m.metric.table != "kerncijfers" or m.metric.unit != first.unit:
-            continue
-        if m.score >= ANSWER_THRESHOLD and m.lexical >= 0.5:  # the question names it, too
-            return m.metric
-    return None
+    named = [m for m in sorted(matches, key=lambda m: -m.score)[:4] if m.metric is not first
+             and m.metric.table == "kerncijfers" and m.metric.unit == first.unit
+             and m.score >= ANSWER_THRESHOLD and m.lexical >= 0.5]  # the question names it, too
+    # of those, one with a figure at the asked moment ("tekort per 1 januari 2025")
+    dated = [m for m in named if any(pr.matches(per) for pr in intent.periods
+                                     for per, _ in (periods or {}).get(m.metric.metric, []))]
+    return (dated or named or [None])[0] and (dated or named)[0].metric
 
 
 def close_alternative(matches: list[MetricMatch], first: Metric) -> Metric | None:

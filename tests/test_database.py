@@ -103,7 +103,7 @@ def test_plain_sqlite_utils_reads_it(settings):
 def sources(tmp_path, settings):
     """A writable copy of db/ so a test can break one source file."""
     copy = tmp_path / "db"
-    shutil.copytree(settings.sources_dir, copy, ignore=shutil.ignore_patterns("*.db", "official"))
+    shutil.copytree(settings.sources_dir, copy, ignore=shutil.ignore_patterns("*.db", ".figures-*", "official"))  # not a build in progress
     s = dataclasses.replace(settings, sources_dir=copy, db_path=tmp_path / "out" / "figures.db")
     build(s)
     return s

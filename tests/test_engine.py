@@ -72,6 +72,12 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
         ("Hoeveel betaalt een werkende Oekraïner in zes maanden in totaal aan de bijdrage voor gas, water en "
          "elektra?", 630),
         ("How much inflow of displaced Ukrainians is expected over 10 weeks?", 5_400),
+        # the share of a part: of the whole it belongs to (part_of), at the same moment
+        ("What share of the capacity estimate is for unaccompanied minors?", 8.5),
+        ("Hoeveel procent van de ontheemden verblijft in de GOO?", 85.2),
+        # the asked moment belongs to the other figure: the need then minus the places now
+        ("Hoeveel amv-plekken komt het COA tekort per 1 januari 2025?", 5_200),
+        ("Hoeveel scheelt de taakstelling tussen de eerste en tweede helft van 2024?", 1_750),
         # the rest of a whole: the catalogue says which figure a part belongs to (part_of)
         ("Hoeveel Oekraïense vluchtelingen wonen er niet in de gemeentelijke opvang?", 16_000),
         ("How many places in the capacity estimate are not for unaccompanied minors?", 87_860),
@@ -155,6 +161,11 @@ def test_ranking_per_province_has_a_chart(assistant):
 )
 def test_follow_ups(assistant, turns, expected):
     assert expected in values(ask(assistant, *turns))
+
+
+def test_a_stock_on_two_dates_is_not_added_up(assistant):
+    answer = ask(assistant, "Hoeveel opvangplekken zijn er in 2025 en 2026 samen nodig?")
+    assert {97_500, 133_500} <= values(answer) and not answer.computations
 
 
 def test_an_ambiguous_place_over_two_periods_is_computed_per_candidate(assistant):
