@@ -390,9 +390,13 @@ class Executor:
                 self.intent.text, lexicon()["actor_cues"]) and not any(states_a_number(h.quote) for h in passages[:2]):
             passages = []  # "hoeveel …?" is not answered by a passage without a number ("wie …?" may be)
         if not passages:
-            if self.plan.metric and self.plan.catalogue[self.plan.metric].table == "kerncijfers":
-                return self._kerncijfer()  # no passage says it, but a key figure does
-            if self.plan.reason == "need_place":
+            m = self.plan.catalogue.get(self.plan.metric) if self.plan.metric else None
+            # no passage says it, but a key figure does; "wie …?" is never answered by a figure, and
+            # "wanneer …?" only by a date
+            if m is not None and m.table == "kerncijfers" and not has_phrase(self.intent.text, lexicon()["actor_cues"]) \
+                    and (not self.intent.asks_when or m.unit == "datum"):
+                return self._kerncijfer()
+            if self.plan.reason in {"need_place", "own_place"}:
                 return self._abstain()
             return self.abstain(self.t("no_passage"))
         best = passages[0]
@@ -604,11 +608,15 @@ class Executor:
         return out
 
     def national_of(self, f: Figure) -> Figure | None:
+        """The national whole of a place's figure: the population, or the key figure the catalogue says
+        it is part of (metrics.csv part_of), at the same period where there is one."""
         if f.metric == "inwoners":
             return self.tools.national_population()
         if f.metric == "taakstelling_gemeente":
             return self.tools.national_taakstelling(f.period)
-        return None
+        m = self.plan.catalogue.get(f.metric or "")
+        wholes = [w for w in self.tools.kerncijfers(m.part_of) if w.value is not None] if m and m.part_of else []
+        return next((w for w in wholes if w.period == f.period), wholes[0] if wholes else None)
 
     def cite_tables(self, kind: str) -> None:
         """A sum or count over gemeenten rests on the population table and, per provincie, on the

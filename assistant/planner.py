@@ -101,13 +101,14 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
     if has_phrase(text, lexicon()["advice_cues"]):
         p.reason = "advice"  # "Moet mijn gemeente meer doen?": not something figures answer
         return p
-    if not regional and has_phrase(text, lexicon()["own_place_cues"]):
-        p.reason = "own_place"  # "mijn gemeente": which one?
-        return p
     ranking = bool({"highest", "lowest", "per_group"} & intent.operations) or intent.top_n is not None
     group = group_cue(text)
 
     metric = choose_metric(intent, matches, regional, ranking, periods, sources, qualifiers)
+    if not regional and any(m.metric.table in PLACE_TABLES and m.score >= ANSWER_THRESHOLD for m in matches[:3]) \
+            and has_phrase(text, lexicon()["own_place_cues"]):
+        p.reason = "own_place"  # "de taakstelling van mijn gemeente": which one? (not the national figure)
+        return p
     kind = membership_kind(text, regional)
     # the gemeenten asked about: an ambiguous name that is also a region of that kind is the region
     asked = [pl for g in intent.places if not any(c.kind == kind for c in g.candidates) for pl in g.candidates
@@ -153,7 +154,7 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         p.reason = "unavailable"
         return p
     if regional and metric.table in PLACE_TABLES and not inherited:
-        counterpart = metric.metric.removesuffix("_gemeente") + "_landelijk"  # the same figure, nationally
+        counterpart = metric.part_of  # the same figure, nationally (metrics.csv part_of)
         national = next((m for m in matches if m.metric.table in {"kerncijfers", UNAVAILABLE}
                          and m.metric.metric != counterpart), None)
         if national and national.score - score_of(matches, metric) > NATIONAL_MARGIN:
@@ -197,7 +198,7 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         if not regional:
             # "Wat is de Spreidingswet?": a place-level figure without a place may still be a
             # question a passage answers; without one, the answer asks for the place
-            p.reason = "need_place"
+            p.reason = "own_place" if has_phrase(text, lexicon()["own_place_cues"]) else "need_place"  # "mijn gemeente"
             p.kind = "text" if not has_phrase(text, QUANTITY_WORDS) else "abstain"
             return p
         p.places = regional
@@ -324,10 +325,9 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     if not regional and not ranking:
         # A place-level figure asked without a place ("hoeveel statushouders moeten gemeenten samen
         # huisvesten"): the national figure answers it, if the catalogue has one close enough.
-        top = matches[0].metric.metric
-        counterpart = top.removesuffix("_gemeente") + "_landelijk"
-        national = [m for m in matches if m.metric.metric == counterpart]
-        if top.endswith("_gemeente") and national:
+        top = matches[0].metric
+        national = [m for m in matches if m.metric.metric == top.part_of and m.metric.table == "kerncijfers"]
+        if top.table in PLACE_TABLES and national:  # its national whole (metrics.csv part_of)
             if matches[0].score >= ANSWER_THRESHOLD:  # the same figure, asked nationally
                 return national[0].metric
             pool = national + [m for m in matches if m.metric.table == "kerncijfers" and m not in national]
@@ -364,7 +364,7 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
         if ranked and ranked[0].score >= PLACE_THRESHOLD:
             # unless a much better match is another figure, asked per region (its national counterpart,
             # 'landelijke taakstelling', is the same figure)
-            same = {ranked[0].metric.metric, ranked[0].metric.metric.removesuffix("_gemeente") + "_landelijk"}
+            same = {ranked[0].metric.metric, ranked[0].metric.part_of}
             rival = next((m for m in matches if m.metric.metric not in same
                           and m.metric.table in {"kerncijfers", UNAVAILABLE}), None)
             if rival is None or ranked[0].score >= rival.score - NATIONAL_MARGIN:
@@ -413,7 +413,9 @@ def second_operand(matches: list[MetricMatch], first: Metric, intent: Intent,
         span = span_unit(first.unit)
         return next((m.metric for m in ranked if m.metric.table == "kerncijfers" and m.metric is not first and (
             m.metric.unit == span if span else span_unit(m.metric.unit) == first.unit)), None)
+    related = {first.part_of} | {m.metric.metric for m in matches if m.metric.part_of == first.metric}
     named = [m for m in sorted(matches, key=lambda m: -m.score)[:4] if m.metric is not first
+             and not (operation_of(intent) == "sum" and m.metric.metric in related)  # a whole plus its part: no
              and m.metric.table == "kerncijfers" and m.metric.unit == first.unit
              and m.score >= ANSWER_THRESHOLD and m.lexical >= 0.5]  # the question names it, too
     # of those, one with a figure at the asked moment ("tekort per 1 januari 2025")

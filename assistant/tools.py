@@ -366,6 +366,9 @@ class Tools:
         weight = lambda w: idf.get(w, math.log(1 + len(stems)))  # noqa: E731 - unseen words weigh most
         total = sum(weight(w) for w in words) or 1.0
         verbs = {w for w in words if self.index.tokenize.verb_forms(w) & passage}  # "stelt" ~ "stellen"
+        # the head of a compound: "halfjaar" is said by "kalenderhalfjaar"
+        heads = {w for w in words - passage if len(w) >= 5 and any(p.endswith(w) for p in passage)}
+        verbs |= heads
         found = sum(weight(w) for w in words if w in passage or w in joined or w in same or w in verbs)
         # a word (English, or a Dutch synonym) is found when one of its own glossary terms is in the passage
         found += sum(weight(w) for w in words - passage - joined - same - verbs if translated.get(w, set()) & passage)

@@ -116,7 +116,7 @@ DATE_NUMERIC = re.compile(r"\b(\d{1,2})[-/](\d{1,2})[-/](\d{4})\b")
 DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 HALF = re.compile(r"\b(\d{4})\s*[-–]?\s*(ii|i|h1|h2)\b")
 HALF_PAIR = re.compile(  # "van de eerste naar de tweede helft van 2024", "from the first to the second half of 2024"
-    r"\b(eerste|first)\s+(?:helft\s+|half\s+)?(?:tot|naar|en|to|and|versus|vs)\s+(?:de\s+|the\s+)?"
+    r"\b(eerste|first)\s+(?:helft\s+|half\s+)?(?:tot|naar|en|to|and|versus|vs)\s+(?:de\s+|het\s+|the\s+)?"
     r"(tweede|second)\s+(?:helft|half|halfjaar)\s+(?:van\s+|of\s+)?(\d{4})\b"
 )
 HALF_WORDS = re.compile(

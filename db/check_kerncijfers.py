@@ -433,7 +433,8 @@ def main() -> int:
 
     for r in mrows:  # part_of: the whole a figure is part of ("108.000 …, waarvan ca. 92.000 in de GOO")
         whole = mcat.get(r["part_of"]) if r["part_of"] else None
-        if r["part_of"] and (whole is None or whole["unit"] != r["unit"] or r["table"] != "kerncijfers"):
+        if r["part_of"] and (whole is None or whole["table"] != "kerncijfers"
+                             or (r["unit"] and whole["unit"] != r["unit"])):
             err(f"metrics.csv [{r['metric']}]", f"part_of {r['part_of']!r}: no key figure in the same unit")
 
     # --- report --------------------------------------------------------------------------------

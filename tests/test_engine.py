@@ -37,6 +37,9 @@ def values(answer):
         ("Wat is de taakstelling voor de tweede helft van 2024?", 17_000),
         ("Hoeveel GOO-plekken zijn er per 1 januari 2025 nodig?", 120_000),
         ("Hoeveel geld is er sinds eind 2022 incidenteel naar de PRT's gegaan?", 6_200_000),
+        # a per-place figure asked for all places together: its national whole (part_of); "samen" adds nothing
+        ("Voor hoeveel asielzoekers moeten gemeenten samen opvangplekken regelen in de eerste ronde van de "
+         "Spreidingswet?", 96_000),
     ],
 )
 def test_key_figures_in_peoples_words(assistant, question, expected):
@@ -72,6 +75,8 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
         ("Hoeveel betaalt een werkende Oekraïner in zes maanden in totaal aan de bijdrage voor gas, water en "
          "elektra?", 630),
         ("How much inflow of displaced Ukrainians is expected over 10 weeks?", 5_400),
+        ("Met hoeveel procent groeit de vraag naar kleinschalige opvangplekken van Nidos van het eerste naar het "
+         "tweede halfjaar van 2024?", 17.9),
         # the share of a part: of the whole it belongs to (part_of), at the same moment
         ("What share of the capacity estimate is for unaccompanied minors?", 8.5),
         ("Hoeveel procent van de ontheemden verblijft in de GOO?", 85.2),
@@ -214,6 +219,8 @@ def test_membership_in_other_words(assistant, question, region):
         "Moet mijn gemeente meer statushouders opnemen?",  # advice
         "Wat is de taakstelling van mijn gemeente in 2024-II?",  # which gemeente?
         "Should we open a doorstroomlocatie?",
+        "How many asylum seekers' centres does COA currently run in the province of Gelderland?",  # a 'geen' row
+        "Hoeveel opvangplekken voor Oekraïense ontheemden moet de gemeente Zwolle regelen?",  # not the asylum task
     ],
 )
 def test_declines_what_only_looks_like_a_figure_we_hold(assistant, question):
