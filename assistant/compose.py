@@ -17,7 +17,7 @@ from .places import Place
 from .planner import COUNTS, QUANTITY_WORDS, Plan
 from .text import fold, words
 from .tools import Tools, compute
-from .understand import MAX_QUESTION_CHARS, Intent, has_phrase, lexicon, parse_periods
+from .understand import MAX_QUESTION_CHARS, Intent, asks_who, has_phrase, lexicon, parse_periods
 
 POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hold (db/SOURCES.md)
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
@@ -386,14 +386,14 @@ class Executor:
             # by its quoted sentence first: an article's passages share one long chunk of words
             passages = [max((hc for hc in covered if hc[0] in named),
                             key=lambda hc: (self.tools.coverage(question, hc[0], quote_only=True), hc[1]))[0]]
-        if passages and has_phrase(self.intent.text, QUANTITY_WORDS) and not has_phrase(
-                self.intent.text, lexicon()["actor_cues"]) and not any(states_a_number(h.quote) for h in passages[:2]):
+        if passages and has_phrase(self.intent.text, QUANTITY_WORDS) and not asks_who(self.intent.text) \
+                and not any(states_a_number(h.quote) for h in passages[:2]):
             passages = []  # "hoeveel …?" is not answered by a passage without a number ("wie …?" may be)
         if not passages:
             m = self.plan.catalogue.get(self.plan.metric) if self.plan.metric else None
             # no passage says it, but a key figure does; "wie …?" is never answered by a figure, and
             # "wanneer …?" only by a date
-            if m is not None and m.table == "kerncijfers" and not has_phrase(self.intent.text, lexicon()["actor_cues"]) \
+            if m is not None and m.table == "kerncijfers" and not asks_who(self.intent.text) \
                     and (not self.intent.asks_when or m.unit == "datum"):
                 return self._kerncijfer()
             if self.plan.reason in {"need_place", "own_place"}:

@@ -172,6 +172,12 @@ class Conversation:
             # sides match well on words alone; English ones need the embeddings (~20 ms per side).
             sides = [side_of(a.catalogue, segment, intent.language == "en") for segment in intent.segments]
             the_plan = with_sides(the_plan, sides, operation_of(intent), SIDE_THRESHOLD)
+        if the_plan.kind in {"text", "abstain"} and not the_plan.reason and operation_of(intent):
+            # "went from 96,000 … to 88,000: what percentage decrease?": the typed values name the figure
+            typed = [m.value for m in numbers_in_text(parse_periods(fold(question))[1]) if m.kind == "number"]
+            quoted = [metric for value in typed for metric in a.tools.metrics_with_value(value)]
+            if len(typed) >= 2 and len(quoted) >= len(typed) and quoted[0] in the_plan.catalogue:
+                the_plan = replace(the_plan, kind="kerncijfer", metric=quoted[0], operation=operation_of(intent))
         answer = Executor(a.tools, intent, the_plan).run()
         if the_plan.metric or the_plan.places:
             periods = the_plan.periods_asked or [

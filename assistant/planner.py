@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from .catalogue import AMBIGUITY_MARGIN, ANSWER_THRESHOLD, Metric, MetricMatch
 from .places import Place
-from .understand import Intent, Period, has_phrase, lexicon, typed_spans
+from .understand import Intent, Period, asks_who, has_phrase, lexicon, typed_spans
 
 PLACE_TABLES = {"taakstelling_gemeente", "gemeenten", "coa_provinciale_opgave", "nieuws_cijfers"}
 COUNTS = {"aantal_gemeenten", "aantal_provincies", "aantal_veiligheidsregios"}
@@ -126,7 +126,7 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         return p
     if (intent.asks_text or pinned_elsewhere or intent.article) and not regional and not ranking and (
             not has_phrase(text, QUANTITY_WORDS) or pinned_elsewhere or intent.article
-            or has_phrase(text, lexicon()["actor_cues"])):
+            or asks_who(text)):
         # "Wat is een vergunninghouder?", "Wie bepaalt …": a passage answers; a strong figure
         # match stays as the fallback when no passage does
         p.kind = "text"

@@ -34,6 +34,11 @@ def has_phrase(text: str, phrases) -> bool:
     return any(f" {fold(p)} " in text for p in phrases)
 
 
+def asks_who(text: str) -> bool:
+    """'Wie beslist …?', 'Who decides …?': the question opens with it ('refugees who have …' does not ask who)."""
+    return any(text.startswith(f" {fold(p)} ") for p in lexicon()["actor_cues"])
+
+
 @dataclass(frozen=True)
 class Period:
     kind: str  # date, half, year
@@ -189,11 +194,11 @@ def typed_spans(text: str) -> list[tuple[float, str, str]]:
     lex = lexicon()
     numbers = lex["number_words"]
     found = []
-    for m in re.finditer(r"\b(\d{1,3}|[a-z]+)\s+([a-z]+)\b", text):
+    for m in re.finditer(r"\b(\d{1,3}|[a-z]+)\s+(?=([a-z]+)\b)", text):  # overlapping: "in eight weeks"
         value = int(m[1]) if m[1].isdigit() else numbers.get(m[1])
         unit = lex["span_words"].get(m[2])
         if value and unit:
-            found.append((float(value), unit, m[0]))
+            found.append((float(value), unit, f"{m[1]} {m[2]}"))
     return found
 
 

@@ -37,6 +37,9 @@ def values(answer):
         ("Wat is de taakstelling voor de tweede helft van 2024?", 17_000),
         ("Hoeveel GOO-plekken zijn er per 1 januari 2025 nodig?", 120_000),
         ("Hoeveel geld is er sinds eind 2022 incidenteel naar de PRT's gegaan?", 6_200_000),
+        # "refugees who …" is no question about who
+        ("How many refugees who already have a residence permit are expected to still be living in asylum "
+         "reception on 1 January 2026?", 48_500),
         # a per-place figure asked for all places together: its national whole (part_of); "samen" adds nothing
         ("Voor hoeveel asielzoekers moeten gemeenten samen opvangplekken regelen in de eerste ronde van de "
          "Spreidingswet?", 96_000),
@@ -75,6 +78,10 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
         ("Hoeveel betaalt een werkende Oekraïner in zes maanden in totaal aan de bijdrage voor gas, water en "
          "elektra?", 630),
         ("How much inflow of displaced Ukrainians is expected over 10 weeks?", 5_400),
+        ("At the forecast average weekly inflow, how many displaced Ukrainians would arrive in eight weeks?", 4_320),
+        # the typed values name the figure when the words alone do not
+        ("The Spreidingswet estimate went from 96,000 places in the first round to 88,000 in the newer one. What "
+         "percentage decrease is that?", 8.3),
         ("Met hoeveel procent groeit de vraag naar kleinschalige opvangplekken van Nidos van het eerste naar het "
          "tweede halfjaar van 2024?", 17.9),
         # the share of a part: of the whole it belongs to (part_of), at the same moment
