@@ -14,7 +14,7 @@ from . import render
 from .models import Answer, Citation, Computation, Figure
 from .grounding import numbers_in_text
 from .places import Place
-from .planner import COUNTS, QUANTITY_WORDS, Plan
+from .planner import COUNTS, QUANTITY_WORDS, WHEN_UNITS, Plan
 from .text import fold, words
 from .tools import Tools, compute
 from .understand import MAX_QUESTION_CHARS, Intent, asks_who, has_phrase, lexicon, parse_periods
@@ -387,14 +387,14 @@ class Executor:
             passages = [max((hc for hc in covered if hc[0] in named),
                             key=lambda hc: (self.tools.coverage(question, hc[0], quote_only=True), hc[1]))[0]]
         if passages and has_phrase(self.intent.text, QUANTITY_WORDS) and not asks_who(self.intent.text) \
-                and not any(states_a_number(h.quote) for h in passages[:2]):
-            passages = []  # "hoeveel …?" is not answered by a passage without a number ("wie …?" may be)
+                and not self.intent.asks_when and not any(states_a_number(h.quote) for h in passages[:2]):
+            passages = []  # "hoeveel …?" is not answered by a passage without a number ("wie/wanneer …?" may be)
         if not passages:
             m = self.plan.catalogue.get(self.plan.metric) if self.plan.metric else None
             # no passage says it, but a key figure does; "wie …?" is never answered by a figure, and
-            # "wanneer …?" only by a date
+            # "wanneer …?" only by a date or a span ("2 jaar na …")
             if m is not None and m.table == "kerncijfers" and not asks_who(self.intent.text) \
-                    and (not self.intent.asks_when or m.unit == "datum"):
+                    and (not self.intent.asks_when or m.unit in WHEN_UNITS):
                 return self._kerncijfer()
             if self.plan.reason in {"need_place", "own_place"}:
                 return self._abstain()

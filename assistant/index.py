@@ -193,7 +193,8 @@ inwonertal inwonertallen: inwoners bevolkingscijfers | tussentijds: tussendoor |
 herindeling herindelingen: wijziging gemeentelijke indeling | samen: gezamenlijk | buurgemeente buurgemeenten: gemeenten
 stappen stap: fasen fase
 transition: transitiekosten | end ends ended expire expires expiry: einde eindigt afloop | after: na
-gepubliceerd publiceren publiceert: bekendgemaakt bekendgemaakte bekendmaking
+gepubliceerd publiceren publiceert: bekendgemaakt bekendgemaakte bekendmaking | terecht: contact
+binding: gebonden | regionale: woningmarktregio regio
 """
 
 

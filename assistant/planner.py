@@ -25,7 +25,8 @@ FOLLOWUP_NAMED = 0.6  # …or unless its words name another figure outright ("en
 FALLBACK_MARGIN = 0.1
 NATIONAL_MARGIN = 0.12  # a national figure this much closer than any place figure: it was meant
 UNAVAILABLE = "geen"
-FACT = "feit"  # unit of a catalogued statement without a number ("verdeeld naar inwoneraantal …")  # catalogue rows for figures people ask about that no source of ours holds
+FACT = "feit"  # unit of a catalogued statement without a number ("verdeeld naar inwoneraantal …")
+WHEN_UNITS = {"datum", FACT, "jaar", "maanden", "weken", "dagen"}  # what can answer "wanneer": a date, or a span after one  # catalogue rows for figures people ask about that no source of ours holds
 OFFICIAL_CUES = ["officiele", "officieel", "official", "bijlage 2", "annex 2", "vastgestelde taakstelling per gemeente"]
 UNTIL_CUES = ["tot wanneer", "until when", "geldig tot", "loopt af", "hoe lang", "how long", "expire", "expires",
               "end date", "einddatum", "deadline", "uiterlijk"]
@@ -108,6 +109,10 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
     if not regional and any(m.metric.table in PLACE_TABLES and m.score >= ANSWER_THRESHOLD for m in matches[:3]) \
             and has_phrase(text, lexicon()["own_place_cues"]):
         p.reason = "own_place"  # "de taakstelling van mijn gemeente": which one? (not the national figure)
+        return p
+    if intent.asks_when and not regional and not ranking and (metric is None or metric.unit not in WHEN_UNITS) \
+            and not any(m.metric.unit == "datum" and m.score >= ANSWER_THRESHOLD for m in matches[:5]):
+        p.kind = "text"  # "Vóór welke datum …?" with no date among the figures: a passage answers, or nothing
         return p
     kind = membership_kind(text, regional)
     # the gemeenten asked about: an ambiguous name that is also a region of that kind is the region
@@ -381,7 +386,7 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     if intent.asks_when:
         # a date answers "wanneer", unless a clearly better match answers it otherwise ("2 jaar na …")
         dated = [m for m in pool[:5] if m.metric.unit == "datum"
-                 and m.score >= max(threshold * 0.8, pool[0].score - PERIOD_MARGIN)]
+                 and m.score >= max(threshold, pool[0].score - PERIOD_MARGIN)]
         if dated and has_phrase(intent.text, UNTIL_CUES):  # "tot wanneer": an end date or deadline
             dated.sort(key=lambda m: not (qualifiers.get(m.metric.metric, set()) & END_QUALIFIERS))
         if dated:

@@ -142,7 +142,7 @@ PIN_TYPES = {"brief": "brief", "letter": "brief", "nieuwsbericht": "nieuws", "ni
              "huisvestingswet": "wet", "housing act": "wet"}
 ARTICLE = re.compile(r"\b(?:artikel|article|art\.?)\s+(\d+[a-z]?)\b")
 SHIFT = re.compile(r"\b(?:een|1|a|one)\s+(?:jaar|year)\s+(later|eerder|daarna|ervoor|earlier|after|before)\b")
-WHEN = re.compile(r"\b(wanneer|tot wanneer|vanaf wanneer|per wanneer|op welke datum|welke datum|datum|when|until when|what date|which date|deadline|sinds wanneer|since when)\b")
+WHEN = re.compile(r"\b(wanneer|tot wanneer|vanaf wanneer|per wanneer|op welke datum|welke datum|datum|op welk moment|welk moment|at what point|what moment|when|until when|what date|which date|deadline|sinds wanneer|since when)\b")
 
 
 def parse_periods(text: str) -> tuple[list[Period], str]:
@@ -267,8 +267,13 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     intent.followup = bool(words) and (words[0] in lex["followup"]["starts"] or has_phrase(text, lex["followup"]["phrases"]))
     intent.part_of = has_phrase(text, lex["part_of"])
     intent.places = places
-    intent.asks_when = bool(WHEN.search(folded))
-    intent.asks_text = has_phrase(text, lex["text_cues"]) and not intent.asks_when
+    referring = folded  # "op die datum" refers to the previous turn's date; it does not ask one
+    for phrase in lex["date_references"]:
+        referring = referring.replace(phrase, " ")
+    intent.asks_when = bool(WHEN.search(referring))
+    # a question that opens with its verb asks yes or no ("Tellen de azc's mee …?"): a passage answers
+    opens_with_verb = bool(words) and words[0] in lex["yes_no_openers"]
+    intent.asks_text = (has_phrase(text, lex["text_cues"]) or opens_with_verb) and not intent.asks_when
     splitters = sorted(lex["splitters"], key=len, reverse=True)
     pattern = r"\b(?:" + "|".join(re.escape(w) for w in splitters) + r")\b"
     parts = [p.strip(" ,.?") for p in re.split(pattern, fold(question)) if p.strip(" ,.?")]

@@ -305,9 +305,16 @@ def test_text_answer_quotes_its_passage(assistant):
         # "bekend gemaakt" is the passage's "bekendgemaakte", "begin" its "aanvang"
         ("Hoeveel weken voor het begin van het kalenderhalfjaar moet het landelijke aantal vergunninghouders in de "
          "Staatscourant bekend worden gemaakt?", "Artikel 29", ["dertien weken"]),
+        ("Wie maakt eigenlijk het landelijke aantal te huisvesten vergunninghouders per halfjaar bekend, en waar "
+         "wordt dat gepubliceerd?", "Artikel 29", ["Staatscourant"]),  # "halfjaar" is said by "kalenderhalfjaar"
         # "wie …?" is answered by a passage even when it names a figure; "herindeling" is a change of "indeling"
         ("Wie stelt bij een gemeentelijke herindeling het aantal inwoners vast dat voor de taakstelling telt?",
          "Artikel 30", ["Gedeputeerde staten"]),
+        # "op welk moment" asks when; no date among the figures, so a passage answers
+        ("Op welk moment vervalt de Tijdelijke wet opvang ontheemden Oekraïne?", "Tijdelijke aard", ["koninklijk besluit"]),
+        # a question that opens with its verb asks yes or no
+        ("Tellen de azc's die we al hebben mee voor de provinciale opgave van de Spreidingswet?", "Proces en verdeling",
+         ["100"]),
         # "coördineert" is the passage's "coördineren"
         ("Wie coördineert de gesprekken aan de provinciale regietafels over de Spreidingswet?", "Proces en verdeling",
          ["commissarissen van de Koning", "coördineren deze gesprekken"]),
@@ -444,3 +451,9 @@ def test_every_figure_we_know_we_do_not_hold_is_declined_without_a_stray_number(
             # declined, or at most a quoted passage about it ("Annex 2 of the letter"): never a figure
             assert not answer.answered or (answer.kind == "text" and not answer.figures), (metric, answer.answer)
             assert ungrounded_numbers(answer, [question]) == [], (metric, answer.answer)
+
+
+def test_on_that_date_refers_back_and_does_not_ask_for_a_date(assistant):
+    answer = ask(assistant, "Hoeveel GOO-opvangplekken zijn er op 1 januari 2025 nodig?",
+                 "En hoeveel ontheemden verwacht men op die datum in Nederland?")
+    assert 136_000 in values(answer)
