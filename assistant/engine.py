@@ -166,13 +166,13 @@ class Conversation:
             matches = quoted_first(matches, a.tools, parse_periods(fold(question))[1])
         the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods, a.catalogue.sources,
                         a.catalogue.qualifiers)
-        unplanned = the_plan.kind in {"text", "abstain"} and not the_plan.reason
+        unplanned = the_plan.kind in {"text", "abstain"} and not the_plan.reason and not intent.asks_text
         if intent.segments and operation_of(intent) not in {None, "product"} and (the_plan.operation or unplanned):
             # Each side of "X … dan Y" names one operand (a rate times its span has no sides). Dutch
             # sides match well on words alone; English ones need the embeddings (~20 ms per side).
             sides = [side_of(a.catalogue, segment, intent.language == "en") for segment in intent.segments]
             the_plan = with_sides(the_plan, sides, operation_of(intent), SIDE_THRESHOLD)
-        if the_plan.kind in {"text", "abstain"} and not the_plan.reason and operation_of(intent):
+        if unplanned and operation_of(intent):
             # "went from 96,000 … to 88,000: what percentage decrease?": the typed values name the figure
             typed = [m.value for m in numbers_in_text(parse_periods(fold(question))[1]) if m.kind == "number"]
             quoted = [metric for value in typed for metric in a.tools.metrics_with_value(value)]

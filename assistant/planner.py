@@ -19,7 +19,8 @@ PLACE_THRESHOLD = 0.3  # with a place named, a weaker match on a place-level fig
 RANKABLE = {"taakstelling_gemeente", "inwoners", "aantal_gemeenten", "coa_provinciale_opgave",
             "coa_provinciale_opgave_amv"}
 NATIONAL_TOO = {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}  # place tables with a national total
-PERIOD_MARGIN = 0.15  # candidates this close to the best may win by having the asked period
+PERIOD_MARGIN = 0.15
+TEXT_FALLBACK = 0.55  # a question for a passage falls back to a figure only when it names one this clearly  # candidates this close to the best may win by having the asked period
 FOLLOWUP_OVERRIDE = 0.75  # a follow-up keeps the previous figure unless another matches this well…
 FOLLOWUP_NAMED = 0.6  # …or unless its words name another figure outright ("en de taakstelling?")
 FALLBACK_MARGIN = 0.1
@@ -135,7 +136,8 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         # "Wat is een vergunninghouder?", "Wie bepaalt …": a passage answers; a strong figure
         # match stays as the fallback when no passage does
         p.kind = "text"
-        p.metric = metric.metric if metric is not None and not pinned_elsewhere else None
+        strong = metric is not None and score_of(matches, metric) >= TEXT_FALLBACK
+        p.metric = metric.metric if strong and not pinned_elsewhere else None
         return p
     named = metric is not None and next((m.lexical for m in matches if m.metric is metric), 0.0) >= FOLLOWUP_NAMED
     if (followup and previous.metric and previous.metric in catalogue
