@@ -75,6 +75,12 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
 
     # Places: every mention, ambiguous ones kept whole; "Nederland" only as a scope.
     groups = [m.candidates for m in intent.places]
+    # "Amsterdam, Rotterdam, Den Haag en Utrecht": a name listed among places of one kind is of that kind
+    kinds = {g[0].kind for g in groups if len(g) == 1 and g[0].kind != "land"}
+    if len(kinds) == 1:
+        kind = next(iter(kinds))
+        groups = [[pl for pl in g if pl.kind == kind] if len(g) > 1 and any(pl.kind == kind for pl in g) else g
+                  for g in groups]
     p.ambiguous = [g for g in groups if len(g) > 1]
     p.places = [pl for g in groups for pl in g]
     followup = previous is not None and (intent.followup or intent.shift_years != 0)

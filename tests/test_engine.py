@@ -58,6 +58,8 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
         ("Hoeveel amv-plekken komt het COA per 1 januari 2025 tekort ten opzichte van de huidige 4.300?", 5_200),
         ("Hoeveel hoger is de opvangbehoefte per 1 januari 2025 dan de capaciteitsraming van 96.000?", 1_500),
         ("Wat is de taakstelling van Amsterdam en Rotterdam samen in 2024-II?", 1_508),
+        # a name listed among gemeenten is the gemeente (Utrecht: not the provincie)
+        ("Wat is de taakstelling van Den Haag en Utrecht samen in de eerste helft van 2024?", 976),
         ("hoeveel minder statushouders hoeft nijmegen in 2024-II te huisvesten dan in 2024-I", 17),  # one place, two halves
         # two places of one name: the share of the gemeente in its provincie, not of the provincie in Nederland
         ("Welk deel van de inwoners van de provincie Groningen woont in de gemeente Groningen, in procenten?", 39.8),
