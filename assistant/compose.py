@@ -391,9 +391,9 @@ class Executor:
             passages = []  # "hoeveel …?" is not answered by a passage without a number ("wie/wanneer …?" may be)
         if not passages:
             m = self.plan.catalogue.get(self.plan.metric) if self.plan.metric else None
-            # no passage says it, but a key figure does; "wie …?" is never answered by a figure, and
-            # "wanneer …?" only by a date or a span ("2 jaar na …")
-            if m is not None and m.table == "kerncijfers" and not asks_who(self.intent.text) \
+            # no passage says it, but a key figure does; "wie …?" and yes/no questions are never answered
+            # by a figure alone, and "wanneer …?" only by a date or a span ("2 jaar na …")
+            if m is not None and m.table == "kerncijfers" and not asks_who(self.intent.text) and not self.intent.yes_no \
                     and (not self.intent.asks_when or m.unit in WHEN_UNITS):
                 return self._kerncijfer()
             if self.plan.reason in {"need_place", "own_place"}:

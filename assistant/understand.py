@@ -100,6 +100,7 @@ class Intent:
     shift_text: str = ""  # "een jaar later", as written
     asks_when: bool = False
     asks_text: bool = False  # a definition, rule or "who/why/how" question: a passage answers it
+    yes_no: bool = False  # opens with its verb ("Tellen de azc's mee …?"): a figure alone does not answer it
     article: str | None = None  # "artikel 29": the question names a law article
     unknown_places: list[str] = field(default_factory=list)  # 'Antwerpen': named like a place, unknown
     segments: list[str] = field(default_factory=list)  # the sides of a comparing question
@@ -272,8 +273,8 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
         referring = referring.replace(phrase, " ")
     intent.asks_when = bool(WHEN.search(referring))
     # a question that opens with its verb asks yes or no ("Tellen de azc's mee …?"): a passage answers
-    opens_with_verb = bool(words) and words[0] in lex["yes_no_openers"]
-    intent.asks_text = (has_phrase(text, lex["text_cues"]) or opens_with_verb) and not intent.asks_when
+    intent.yes_no = bool(words) and words[0] in lex["yes_no_openers"]
+    intent.asks_text = (has_phrase(text, lex["text_cues"]) or intent.yes_no) and not intent.asks_when
     splitters = sorted(lex["splitters"], key=len, reverse=True)
     pattern = r"\b(?:" + "|".join(re.escape(w) for w in splitters) + r")\b"
     parts = [p.strip(" ,.?") for p in re.split(pattern, fold(question)) if p.strip(" ,.?")]
