@@ -195,7 +195,8 @@ class Conversation:
         """After "Bergen kan meerdere plaatsen zijn", "ik bedoel die in Limburg" picks the Bergen in
         Limburg: a province or safety region named alone narrows the previous turn's gemeenten."""
         previous = [p for p in (self.previous.places if self.previous else []) if p.kind == "gemeente"]
-        regions = [m for m in mentions if len(m.candidates) == 1 and m.candidates[0].kind in {"provincie", "veiligheidsregio"}]
+        regions = [m for m in mentions
+                   if len(m.candidates) == 1 and m.candidates[0].kind in {"provincie", "veiligheidsregio"}]
         if len(previous) < 2 or len(regions) != 1 or len(mentions) != 1 or not has_phrase(
                 normal(question), lexicon()["narrowing"]):
             return mentions
@@ -215,7 +216,8 @@ def quoted_first(matches: list[MetricMatch], tools: Tools, text: str) -> list[Me
              if m.metric.metric in quoted and m.lexical >= QUOTED_LEXICAL and not m.excluded]
     if not named:
         return matches
-    return sorted(named, key=lambda m: -m.score) + [m for m in matches if m.metric.metric not in {n.metric.metric for n in named}]
+    names = {n.metric.metric for n in named}
+    return sorted(named, key=lambda m: -m.score) + [m for m in matches if m.metric.metric not in names]
 
 
 @dataclass

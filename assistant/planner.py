@@ -19,15 +19,15 @@ PLACE_THRESHOLD = 0.3  # with a place named, a weaker match on a place-level fig
 RANKABLE = {"taakstelling_gemeente", "inwoners", "aantal_gemeenten", "coa_provinciale_opgave",
             "coa_provinciale_opgave_amv"}
 NATIONAL_TOO = {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}  # place tables with a national total
-PERIOD_MARGIN = 0.15
-TEXT_FALLBACK = 0.55  # a question for a passage falls back to a figure only when it names one this clearly  # candidates this close to the best may win by having the asked period
+PERIOD_MARGIN = 0.15  # candidates this close to the best may win by having the asked period
+TEXT_FALLBACK = 0.55  # a question for a passage falls back to a figure only when it names one this clearly
 FOLLOWUP_OVERRIDE = 0.75  # a follow-up keeps the previous figure unless another matches this well…
 FOLLOWUP_NAMED = 0.6  # …or unless its words name another figure outright ("en de taakstelling?")
 FALLBACK_MARGIN = 0.1
 NATIONAL_MARGIN = 0.12  # a national figure this much closer than any place figure: it was meant
-UNAVAILABLE = "geen"
+UNAVAILABLE = "geen"  # catalogue rows for figures people ask about that no source of ours holds
 FACT = "feit"  # unit of a catalogued statement without a number ("verdeeld naar inwoneraantal …")
-WHEN_UNITS = {"datum", FACT, "jaar", "maanden", "weken", "dagen"}  # what can answer "wanneer": a date, or a span after one  # catalogue rows for figures people ask about that no source of ours holds
+WHEN_UNITS = {"datum", FACT, "jaar", "maanden", "weken", "dagen"}  # what can answer "wanneer": a date, or a span
 OFFICIAL_CUES = ["officiele", "officieel", "official", "bijlage 2", "annex 2", "vastgestelde taakstelling per gemeente"]
 UNTIL_CUES = ["tot wanneer", "until when", "geldig tot", "loopt af", "hoe lang", "how long", "expire", "expires",
               "end date", "einddatum", "deadline", "uiterlijk"]
@@ -434,7 +434,8 @@ def second_operand(matches: list[MetricMatch], first: Metric, intent: Intent,
     # of those, one with a figure at the asked moment ("tekort per 1 januari 2025")
     dated = [m for m in named if any(pr.matches(per) for pr in intent.periods
                                      for per, _ in (periods or {}).get(m.metric.metric, []))]
-    return (dated or named or [None])[0] and (dated or named)[0].metric
+    chosen = dated or named
+    return chosen[0].metric if chosen else None
 
 
 def close_alternative(matches: list[MetricMatch], first: Metric) -> Metric | None:
