@@ -5,6 +5,7 @@ analytics), keep a CSP without violations, and log no errors. Screenshots go to 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -293,5 +294,6 @@ def test_chat_says_when_the_rate_limit_is_reached(page, settings, tmp_path):
         ask(page, "twee", 1)
         notice = ask(page, "drie", 2)
         assert "U stelt veel vragen kort na elkaar" in notice.inner_text()
-        assert "30 seconden" in notice.inner_text()
+        # 2 per 60 s: the third question waits ~30 s (29 when the browser took over a second to ask it)
+        assert re.search(r"\b(29|30) seconden\b", notice.inner_text())
         assert [e.question for e in AuditLog(tmp_path / "a.db").tail()] == ["een", "twee"]
