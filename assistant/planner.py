@@ -326,8 +326,8 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
         if not pool:
             return None
     if has_phrase(intent.text, QUANTITY_WORDS) and not intent.asks_when:
-        # "hoeveel …" asks for an amount: a date ("vastgesteld op", "uiterlijk") cannot answer it
-        pool = [m for m in pool if m.metric.unit != "datum"] or pool
+        # "hoeveel …" asks for an amount: a date ("vastgesteld op", "uiterlijk") or a statement cannot answer it
+        pool = [m for m in pool if m.metric.unit not in {"datum", FACT}] or pool
     spans = {unit for _, unit, _ in typed_spans(intent.text)}
     rate = next((m for m in pool[:6] if spans and span_unit(m.metric.unit) in spans
                  and m.score >= pool[0].score - PERIOD_MARGIN), None)
