@@ -8,7 +8,9 @@ models never mix. Chroma never embeds by itself (its default model downloads wei
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -35,8 +37,13 @@ class E5Embeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         return self._model().query(text).tolist()
 
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        """Several questions in one pass: two cost about as much as one (same vectors as one by one)."""
+        return self._model().query(list(texts)).tolist()
+
 
 MAX_QUERY_CHARS = 300
+QUERY_CACHE_SIZE = 512
 
 
 @dataclass(eq=False)
@@ -45,17 +52,38 @@ class Embedder:
 
     name: str
     model: Embeddings
+    _cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def query(self, text: str) -> np.ndarray:
+        return self.queries([text])[0]
+
+    def queries(self, texts: list[str]) -> list[np.ndarray]:
+        """Query vectors, cached (LRU): the ones not cached yet are embedded together in one pass."""
         # A question is short; beyond MAX_QUERY_CHARS an input is pasted text, and embedding all of
         # it would cost seconds (e5 is quadratic in its 512 tokens) for no better match.
-        return self._query(text[:MAX_QUERY_CHARS])
+        keys = [t[:MAX_QUERY_CHARS] for t in texts]
+        with self._lock:
+            missing = [k for k in dict.fromkeys(keys) if k not in self._cache]
+        if missing:
+            batch = getattr(self.model, "embed_queries", None)
+            raw = batch(missing) if batch and len(missing) > 1 else [self.model.embed_query(k) for k in missing]
+            vectors = _normalized(np.asarray(raw, dtype=np.float32))
+            with self._lock:
+                for key, vector in zip(missing, vectors):
+                    vector.flags.writeable = False  # shared by the cache: nobody may change it
+                    self._cache[key] = vector
+        with self._lock:
+            for key in keys:
+                self._cache.move_to_end(key)
+            out = [self._cache[key] for key in keys]
+            while len(self._cache) > QUERY_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return out
 
-    @lru_cache(maxsize=512)
-    def _query(self, text: str) -> np.ndarray:
-        vector = _normalized(np.asarray([self.model.embed_query(text)], dtype=np.float32))[0]
-        vector.flags.writeable = False  # shared by the cache: nobody may change it
-        return vector
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
 
     def passages(self, texts: list[str]) -> np.ndarray:
         return _normalized(np.asarray(self.model.embed_documents(list(texts)), dtype=np.float32))
@@ -67,6 +95,7 @@ def _normalized(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms == 0, 1, norms)
 
 
+@lru_cache(maxsize=4)  # one model and one query cache per spec: the catalogue and the index share them
 def load_embedder(spec: str) -> Embedder | None:
     """`e5` (default), `lexical` (None: BM25 only) or `openai:MODEL@BASE_URL`."""
     spec = (spec or "e5").strip()

@@ -160,6 +160,9 @@ class Conversation:
         whole = a.catalogue.by_key.get(self.previous.metric) if intent.part_of and self.previous else None
         if whole is not None:  # "Hoeveel daarvan zijn voor amv?": amv within the previous figure
             topic = f"{topic} {re.sub(r'[(].*?[)]', ' ', whole.label_nl)}"
+        if a.embedder is not None and intent.asks_text:
+            # a passage will be searched too: its query and the catalogue's in one e5 pass (~20 ms less)
+            a.embedder.queries([topic, a.tools.index.tokenize.expand(question)])
         query_vector = a.embedder.query(topic) if a.embedder is not None else None
         matches = [m for m in a.catalogue.match(topic, query_vector) if m.metric is not whole]
         if not operation_of(intent):

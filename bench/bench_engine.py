@@ -6,7 +6,7 @@
 
 Engine: `Conversation.ask` for every turn of every case (a fresh conversation per case, as the
 evaluation runs it), after one warm-up pass, timed per turn; a turn counts in its case's category.
-The engine caches query vectors (embeddings.Embedder._query, an LRU of 512): the "engine" column
+The engine caches query vectors (embeddings.Embedder.queries, an LRU of 512): the "engine" column
 empties that cache before each case, so it is the latency of a question not asked before (what a
 user mostly sends); "repeat" asks the same case again straight after (cache hits).
 
@@ -101,10 +101,10 @@ class Recorder:
 
 
 def _query_cache():
-    """The engine's cache of query vectors (embeddings.Embedder._query, an lru_cache), if it has one."""
+    """A function that empties the engine's cache of query vectors (embeddings.Embedder, an LRU of 512)."""
     from assistant import embeddings
 
-    return getattr(getattr(embeddings.Embedder, "_query", None), "cache_clear", None)
+    return lambda: [e.clear_cache() for e in (embeddings.load_embedder(s) for s in ("e5",)) if e is not None]
 
 
 CACHE = None

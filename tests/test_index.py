@@ -494,3 +494,14 @@ def test_cli_add_a_folder(cli_env):
 )
 def test_present_tense_also_counts_as_the_infinitive_stem(stem, forms):
     assert Tokenizer.verb_forms(stem) == forms
+
+
+def test_query_vectors_are_embedded_together_cached_and_shared():
+    embedder = load_embedder("e5")
+    assert load_embedder("e5") is embedder  # the catalogue and the index share one model and one cache
+    embedder.clear_cache()
+    first, second = "taakstelling Rotterdam 2024-II", "wie beslist over het verdeelbesluit"
+    together = embedder.queries([first, second])  # one e5 pass for both
+    assert len(embedder._cache) == 2
+    assert np.array_equal(together[0], embedder.query(first)) and np.array_equal(together[1], embedder.query(second))
+    assert len(embedder._cache) == 2  # answered from the cache
