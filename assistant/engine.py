@@ -165,8 +165,11 @@ class Conversation:
             a.embedder.queries([topic, a.tools.index.tokenize.expand(question)])
         query_vector = a.embedder.query(topic) if a.embedder is not None else None
         matches = [m for m in a.catalogue.match(topic, query_vector) if m.metric is not whole]
+        # numbers the asker typed that are values of key figures ("the 96,000", "from 96,000 to 88,000")
+        typed = [m.value for m in numbers_in_text(parse_periods(fold(question))[1]) if m.kind == "number"]
+        quoted = [metric for value in typed for metric in a.tools.metrics_with_value(value)]
         if not operation_of(intent):
-            matches = quoted_first(matches, a.tools, parse_periods(fold(question))[1])
+            matches = quoted_first(matches, set(quoted))
         the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods, a.catalogue.sources,
                         a.catalogue.qualifiers)
         unplanned = the_plan.kind in {"text", "abstain"} and not the_plan.reason and not intent.asks_text
@@ -177,8 +180,6 @@ class Conversation:
             the_plan = with_sides(the_plan, sides, operation_of(intent), SIDE_THRESHOLD)
         if unplanned and operation_of(intent):
             # "went from 96,000 … to 88,000: what percentage decrease?": the typed values name the figure
-            typed = [m.value for m in numbers_in_text(parse_periods(fold(question))[1]) if m.kind == "number"]
-            quoted = [metric for value in typed for metric in a.tools.metrics_with_value(value)]
             if len(typed) >= 2 and len(quoted) >= len(typed) and quoted[0] in the_plan.catalogue:
                 the_plan = replace(the_plan, kind="kerncijfer", metric=quoted[0], operation=operation_of(intent))
         answer = Executor(a.tools, intent, the_plan).run()
@@ -210,11 +211,9 @@ class Conversation:
         return [replace(regions[0], candidates=inside)]
 
 
-def quoted_first(matches: list[MetricMatch], tools: Tools, text: str) -> list[MetricMatch]:
+def quoted_first(matches: list[MetricMatch], quoted: set[str]) -> list[MetricMatch]:
     """A question that quotes a figure's value ("the figure of about 92,000 in the GOO") names that
     figure, if its words match it at all: it is answered, whatever else scores higher."""
-    typed = [m.value for m in numbers_in_text(text) if m.kind == "number"]
-    quoted = {metric for value in typed for metric in tools.metrics_with_value(value)}
     named = [replace(m, score=max(m.score, ANSWER_THRESHOLD + QUOTED_MARGIN)) for m in matches
              if m.metric.metric in quoted and m.lexical >= QUOTED_LEXICAL and not m.excluded]
     if not named:
