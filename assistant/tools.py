@@ -36,7 +36,7 @@ AGGREGATE_SQL = {
     "aantal_provincies": "SELECT COUNT(DISTINCT provincie) AS value, COUNT(*) AS n FROM gemeenten WHERE {where}",
     "aantal_veiligheidsregios": "SELECT COUNT(DISTINCT veiligheidsregio) AS value, COUNT(*) AS n FROM gemeenten WHERE {where}",
 }
-COUNT_UNITS = {"taakstelling_gemeente": "vergunninghouders", "inwoners": "inwoners", "aantal_gemeenten": "gemeenten",
+PLACE_FIGURE_UNITS = {"taakstelling_gemeente": "vergunninghouders", "inwoners": "inwoners", "aantal_gemeenten": "gemeenten",
                "aantal_provincies": "provincies", "aantal_veiligheidsregios": "veiligheidsregio's"}
 SCOPE_WHERE = {
     "provincie": "provincie = :scope",
@@ -269,7 +269,7 @@ class Tools:
         sql = AGGREGATE_SQL[metric].format(where=SCOPE_WHERE[kind])
         params = {"scope": scope} | ({"period": period} if period else {})
         r = self.query(sql, params)[0]
-        unit = COUNT_UNITS[metric]
+        unit = PLACE_FIGURE_UNITS[metric]
         computed = metric == "taakstelling_gemeente" and (r.get("n_official") or 0) < r["n"]
         if metric == "taakstelling_gemeente":
             citation = self.law_citation("Artikel 29")
@@ -302,7 +302,7 @@ class Tools:
         return [self._ranked(metric, r, period, sql, params) for r in rows]
 
     def _ranked(self, metric, r, period, sql, params) -> Figure:
-        unit = COUNT_UNITS[metric]
+        unit = PLACE_FIGURE_UNITS[metric]
         computed = metric == "taakstelling_gemeente" and not r.get("official")
         return Figure(
             label=r["name"], value=r["value"], unit=unit,
