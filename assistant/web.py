@@ -250,11 +250,10 @@ class Service:
     def ask_api(self, messages: list[dict], key: tuple | None) -> bytes:
         """Ask the engine (in a worker thread), log, keep the answer for the next time; the JSON body."""
         answer = self.ask_messages(messages, channel="api")
-        body = json_body(answer.to_json_dict())
-        if key is not None and self.cacheable:
-            again = answer.model_copy(update={"latency_ms": 0.0})
-            self.cache.put(key, CachedAnswer(json_body(again.to_json_dict()), AuditRecord.of(answer)))
-        return body
+        content = answer.to_json_dict()
+        if key is not None and self.cacheable:  # served again without the engine: no latency of its own
+            self.cache.put(key, CachedAnswer(json_body({**content, "latency_ms": 0.0}), AuditRecord.of(answer)))
+        return json_body(content)
 
     def log_cached(self, hit: CachedAnswer, start: float, channel: str = "api") -> None:
         self.audit.record(hit.audit, channel, round((time.perf_counter() - start) * 1000, 2))
