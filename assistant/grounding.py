@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Iterable, Literal
 
 from .models import Answer
+from .understand import half_years
 
 MentionKind = Literal["number", "percent", "date", "period"]
 
@@ -98,12 +99,6 @@ _DAY_MONTH = re.compile(
 )
 _MONTH_DAY = re.compile(rf"\b({_EN_MONTHS})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}})(?!\d))?")
 _PERIOD = re.compile(r"(?<![\d\w])(\d{4})\s?-\s?(II|I)(?![A-Za-z])")
-# A half year written in words or as "2024-1" (typed by askers, common in quotes): evidence for "2024-I".
-_HALF_WORDS = re.compile(
-    r"\b(eerste|1e|first|1st|tweede|2e|second|2nd)\s+(?:helft|halfjaar|half[- ]year|half)\s+(?:van\s+|of\s+)?(\d{4})\b"
-    r"|(?<![\d\w])(\d{4})-([12])(?![\d\w-])",
-    re.IGNORECASE,
-)
 _NUMBER = re.compile(
     r"(?<![\w.,])(?<![A-Za-z]-)"  # not inside a word or identifier such as GM0599 or COVID-19
     r"(\d{1,3}(?:([.,\u00a0\u202f\u2009])\d{3})(?:\2\d{3})*(?:[.,]\d+)?(?![\d])"  # grouped: 97.500, 17.590.672
@@ -273,12 +268,7 @@ def _evidence(answer: Answer, question_texts: Iterable[str]) -> _Evidence:
         add_citation(c)
 
     for t in texts:
-        for h in _HALF_WORDS.finditer(t or ""):
-            if h.group(2):
-                half = "I" if h.group(1).lower() in ("eerste", "1e", "first", "1st") else "II"
-                ev.periods.add(f"{h.group(2)}-{half}")
-            else:
-                ev.periods.add(f"{h.group(3)}-{'I' * int(h.group(4))}")
+        ev.periods.update(half_years(t or ""))  # in words or as "2024-1" (typed by askers, common in quotes)
         for m in _scan(t or "", prose=False):
             if m.kind == "date":
                 if m.date:

@@ -120,15 +120,15 @@ DATE_WORDS = re.compile(rf"\b(\d{{1,2}})(?:e|st|nd|rd|th)?\s+({MONTH_WORDS})\s+(
 DATE_WORDS_EN = re.compile(rf"\b({MONTH_WORDS})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b")
 DATE_NUMERIC = re.compile(r"\b(\d{1,2})[-/](\d{1,2})[-/](\d{4})\b")
 DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-HALF = re.compile(r"\b(\d{4})\s*[-–]?\s*(ii|i|h1|h2)\b")
+HALF = re.compile(r"\b(\d{4})\s*[-–]?\s*(ii|i|h1|h2)\b|(?<![\d\w])(\d{4})-([12])(?![\d\w-])")  # 2024-II, 2024 h1, 2024-1
 HALF_PAIR = re.compile(  # "van de eerste naar de tweede helft van 2024", "from the first to the second half of 2024"
     r"\b(eerste|first)\s+(?:helft\s+|half\s+)?(?:tot|naar|en|to|and|versus|vs)\s+(?:de\s+|het\s+|the\s+)?"
     r"(tweede|second)\s+(?:helft|half|halfjaar)\s+(?:van\s+|of\s+)?(\d{4})\b"
 )
-HALF_WORDS = re.compile(
-    r"\b(eerste|tweede|1e|2e|first|second)\s+(?:helft|half|halfjaar|half jaar)\s+(?:van\s+|of\s+)?(\d{4})\b"
-)
-HALF_BARE = re.compile(r"\b(eerste|tweede|1e|2e|first|second)\s+(?:helft|half|halfjaar|half jaar)\b")  # year from context
+FIRST_HALF = ("eerste", "1e", "first", "1st")
+_HALF_NAME = r"(eerste|tweede|1e|2e|first|second|1st|2nd)\s+(?:helft|halfjaar|half[- ]jaar|half[- ]year|half)"
+HALF_WORDS = re.compile(rf"\b{_HALF_NAME}\s+(?:van\s+|of\s+)?(\d{{4}})\b")
+HALF_BARE = re.compile(rf"\b{_HALF_NAME}\b")  # year from context
 YEAR_END = re.compile(r"\b(?:eind|einde|end of|end|ultimo)\s+(\d{4})\b")
 YEAR_START = re.compile(r"\b(?:begin|start of|beginning of|early|per)\s+(\d{4})\b")
 YEAR_MID = re.compile(r"\b(?:medio|midden|half|mid|mid-|halverwege)\s+(\d{4})\b")
@@ -175,9 +175,10 @@ def parse_periods(text: str) -> tuple[list[Period], str]:
     for m in HALF_PAIR.finditer(text):  # two halves named at once
         found += [(m.start(), Period("half", f"{m[3]}-I", m.group(0))), (m.start() + 1, Period("half", f"{m[3]}-II", m.group(0)))]
     text = HALF_PAIR.sub(" ", text)
-    take(HALF_WORDS, lambda m: Period("half", f"{m[2]}-{'I' if m[1] in ('eerste', '1e', 'first') else 'II'}"))
-    take(HALF, lambda m: Period("half", f"{m[1]}-{'I' if m[2] in ('i', 'h1') else 'II'}"))
-    take(HALF_BARE, lambda m: Period("half", f"????-{'I' if m[1] in ('eerste', '1e', 'first') else 'II'}"))
+    take(HALF_WORDS, lambda m: Period("half", f"{m[2]}-{'I' if m[1] in FIRST_HALF else 'II'}"))
+    take(HALF, lambda m: Period("half", f"{m[1]}-{'I' if m[2] in ('i', 'h1') else 'II'}" if m[1]
+                                else f"{m[3]}-{'I' * int(m[4])}"))
+    take(HALF_BARE, lambda m: Period("half", f"????-{'I' if m[1] in FIRST_HALF else 'II'}"))
     take(YEAR_END, lambda m: Period("date", f"{m[1]}-12-31"))
     take(YEAR_START, lambda m: Period("date", f"{m[1]}-01-01"))
     take(YEAR_MID, lambda m: Period("date", f"{m[1]}-07-01"))
@@ -188,6 +189,11 @@ def parse_periods(text: str) -> tuple[list[Period], str]:
         if p not in periods:
             periods.append(p)
     return periods, text
+
+
+def half_years(text: str) -> set[str]:
+    """The half years a text names in any spelling ("tweede helft van 2024", "2024-II", "2024-2")."""
+    return {p.value for p in parse_periods(fold(text))[0] if p.kind == "half" and not p.value.startswith("?")}
 
 
 def typed_spans(text: str) -> list[tuple[float, str, str]]:
