@@ -489,8 +489,7 @@ class Executor:
         if not own:
             return []
         others: list[Figure] = []
-        typed = [m.value for m in numbers_in_text(self.intent.question) if m.kind == "number"]
-        for value in typed:
+        for value in self.intent.typed:
             for metric in self.tools.metrics_with_value(value):
                 others += [f for f in self.tools.kerncijfers(metric) if f.value == value and f not in own]
         if p.second_metric:

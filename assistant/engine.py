@@ -155,6 +155,7 @@ class Conversation:
         mentions = self.narrowed(question, a.places.find(question))
         intent = understand(question, mentions)
         intent.unknown_places = a.places.unknown(question, mentions)
+        intent.typed = [m.value for m in numbers_in_text(parse_periods(fold(question))[1]) if m.kind == "number"]
         intent.periods = with_years(intent.periods, self.previous.periods if self.previous else [])
         topic = intent.topic or question
         whole = a.catalogue.by_key.get(self.previous.metric) if intent.part_of and self.previous else None
@@ -166,8 +167,7 @@ class Conversation:
         query_vector = a.embedder.query(topic) if a.embedder is not None else None
         matches = [m for m in a.catalogue.match(topic, query_vector) if m.metric is not whole]
         # numbers the asker typed that are values of key figures ("the 96,000", "from 96,000 to 88,000")
-        typed = [m.value for m in numbers_in_text(parse_periods(fold(question))[1]) if m.kind == "number"]
-        quoted = [metric for value in typed for metric in a.tools.metrics_with_value(value)]
+        quoted = [metric for value in intent.typed for metric in a.tools.metrics_with_value(value)]
         if not operation_of(intent):
             matches = quoted_first(matches, set(quoted))
         the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods, a.catalogue.sources,
@@ -180,7 +180,7 @@ class Conversation:
             the_plan = with_sides(the_plan, sides, operation_of(intent), SIDE_THRESHOLD)
         if unplanned and operation_of(intent):
             # "went from 96,000 … to 88,000: what percentage decrease?": the typed values name the figure
-            if len(typed) >= 2 and len(quoted) >= len(typed) and quoted[0] in the_plan.catalogue:
+            if len(intent.typed) >= 2 and len(quoted) >= len(intent.typed) and quoted[0] in the_plan.catalogue:
                 the_plan = replace(the_plan, kind="kerncijfer", metric=quoted[0], operation=operation_of(intent))
         answer = Executor(a.tools, intent, the_plan).run()
         if the_plan.metric or the_plan.places:
