@@ -18,7 +18,6 @@ COUNTED = {"aantal_provincies": {"provincie"}, "aantal_veiligheidsregios": {"vei
 PLACE_THRESHOLD = 0.3  # with a place named, a weaker match on a place-level figure suffices
 RANKABLE = {"taakstelling_gemeente", "inwoners", "aantal_gemeenten", "coa_provinciale_opgave",
             "coa_provinciale_opgave_amv"}
-NATIONAL_TOO = {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}  # place tables with a national total
 PERIOD_MARGIN = 0.15  # candidates this close to the best may win by having the asked period
 TEXT_FALLBACK = 0.55  # a question for a passage falls back to a figure only when it names one this clearly
 FOLLOWUP_OVERRIDE = 0.75  # a follow-up keeps the previous figure unless another matches this well…
@@ -344,13 +343,6 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
             if matches[0].score >= ANSWER_THRESHOLD:  # the same figure, asked nationally
                 return national[0].metric
             pool = national + [m for m in matches if m.metric.table == "kerncijfers" and m not in national]
-    if not regional and not ranking and pool[0].metric.table in PLACE_TABLES - {"gemeenten"} \
-            and pool[0].metric.metric not in NATIONAL_TOO:
-        # a per-place figure asked without a place: a close national key figure is what was meant
-        national = next((m for m in pool[1:6] if m.metric.table == "kerncijfers"
-                         and m.score >= max(ANSWER_THRESHOLD, pool[0].score - PERIOD_MARGIN)), None)
-        if national is not None:
-            pool = [national, *[m for m in pool if m is not national]]
     if intent.periods and pool[0].metric.table == "kerncijfers":
         # Among near-equal candidates, the one that has a figure for the asked period wins.
         near = [m for m in pool[:8] if m.score >= pool[0].score - PERIOD_MARGIN and m.metric.table == "kerncijfers"]
