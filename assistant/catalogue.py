@@ -67,6 +67,7 @@ class MetricMatch:
     lexical: float
     dense: float
     excluded: bool = False  # the question has one of the row's `excludes` words: never the main figure
+    words: frozenset[str] = frozenset()  # the question's words (stems) this row's phrases contain
 
 
 class Catalogue:
@@ -123,11 +124,10 @@ class Catalogue:
         q = {u[0] for u in q_units} | {p for u in q_units for p in u[1]}
         q_mass = sum(self.idf.get(u[0], 1.0) for u in q_units) or 1.0
         # how much of the question a metric's words explain, over all its phrases together
-        explained = []
+        explained, said = [], []
         for vocabulary in self.metric_words:
-            found = sum(self.idf.get(stem, 1.0) for stem, parts in q_units
-                        if stem in vocabulary or (parts and parts[-1] in vocabulary))
-            explained.append(min(1.0, found / q_mass))
+            said.append(frozenset(stem for stem, parts in q_units if stem in vocabulary or (parts and parts[-1] in vocabulary)))
+            explained.append(min(1.0, sum(self.idf.get(stem, 1.0) for stem in said[-1]) / q_mass))
         lexical = np.zeros(len(self.phrase_units))
         for j, us in enumerate(self.phrase_units):
             # a compound counts when the question has it, all its parts, or its head ('GOO-plekken'
@@ -155,7 +155,8 @@ class Catalogue:
         for j, score in enumerate(combined):
             i = self.owner[j]
             if i not in best or score > best[i].score:
-                best[i] = MetricMatch(self.metrics[i], float(score), float(lexical[j]), float(dense[j]), i in excluded)
+                best[i] = MetricMatch(self.metrics[i], float(score), float(lexical[j]), float(dense[j]), i in excluded,
+                                      said[i])
         # excluded rows last: they may still be the other side of a sum ("asielzoekers en Oekraïners samen")
         return sorted(best.values(), key=lambda r: (r.excluded, -r.score))
 

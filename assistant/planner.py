@@ -332,6 +332,13 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
                  and m.score >= pool[0].score - PERIOD_MARGIN), None)
     if rate is not None:  # "in 26 weken": a rate per week is what the asker wants multiplied
         pool = [rate, *[m for m in pool if m is not rate]]
+    if pool[0].metric.table == UNAVAILABLE:
+        # Too close to call, a figure we lack yields to one we hold unless it has words of its own:
+        # "quota" alone is the quota we have, not the "progress on the quota" we do not have.
+        held = next((m for m in pool[1:6] if m.metric.table != UNAVAILABLE and not m.excluded
+                     and m.score >= pool[0].score - AMBIGUITY_MARGIN and pool[0].words <= m.words), None)
+        if held is not None:
+            pool = [held, *[m for m in pool if m is not held]]
     if pool[0].metric.table == UNAVAILABLE and pool[0].score >= ANSWER_THRESHOLD:
         return pool[0].metric  # a figure people ask for that no source of ours holds: say so
     if not regional and not ranking:
