@@ -233,6 +233,7 @@ def test_membership_in_other_words(assistant, question, region):
         "Should we open a doorstroomlocatie?",
         "How many asylum seekers' centres does COA currently run in the province of Gelderland?",  # a 'geen' row
         "Hoeveel opvangplekken voor Oekraïense ontheemden moet de gemeente Zwolle regelen?",  # not the asylum task
+        "How many status holders has Almere already housed?",  # the realisation, not the quota
     ],
 )
 def test_declines_what_only_looks_like_a_figure_we_hold(assistant, question):
@@ -286,7 +287,6 @@ def test_ambiguity_is_said(assistant, question, names):
         "Hoeveel kost de opvang van één asielzoeker per jaar?",
         "Wat voor weer wordt het morgen in Den Haag?",
         "Hoeveel statushouders heeft Utrecht al gehuisvest?",
-        "How many status holders has Almere already housed?",
     ],
 )
 def test_abstains_when_the_sources_do_not_hold_it(assistant, question):
