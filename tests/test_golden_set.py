@@ -83,7 +83,7 @@ DERIVED = {
     2_400_000: "2,4 miljoen", 217500: "97.500 + 120.000", 1260: "105 × 12", 1600: "77.100 − 75.500 (COA B − A)",
     240: "Amsterdam 874 − Rotterdam 634 (art. 29, 2024-II)", 65: "Rotterdam 699 − 634 (2024-I − 2024-II)",
     2393: "874 + 634 + 535 + 350 (G4, 2024-II)",
-    85000: "133.500 − 48.500", 16000: "108.000 − 92.000", 108000: "105.500 + 2.500", 630: "105 × 6 (maanden)",
+    85000: "133.500 − 48.500", 16000: "108.000 − 92.000; 136.000 − 120.000", 108000: "105.500 + 2.500", 630: "105 × 6 (maanden)",
     14040: "540 × 26 (weken)", 8000: "96.000 − 88.000", 1230: "11.704 − 10.474 (Gelderland, nieuws)",
     448: "Eindhoven 231 + Tilburg 217 (2024-II)", 17: "Nijmegen 191 − 174 (2024-I − 2024-II)",
     495: "Eindhoven 255 + Tilburg 240 (art. 29, 2024-I)", 7020: "540 × 13 (weken)",
@@ -95,6 +95,14 @@ DERIVED = {
     1428: "COA amv versie A 5088 − B 3660", 358: "Noord-Holland COA B 11430 − A 11072",
     2520: "105 euro × 2 volwassenen × 12 maanden", 4320: "540 × 8 weken", 736: "Utrecht 386 + 350 (2024-I + 2024-II)",
     820: "Zuid-Holland 3653 − Noord-Holland 2833 (2024-II)",
+    88000: "97.500 − 9.500 (opvangbehoefte − amv-behoefte 1-1-2025)", 41800: "69.800 − 28.000",
+    2160: "540 × 4 (weken)", 315: "105 euro × 3 volwassenen", 3_800_000: "6,2 − 2,4 miljoen",
+    20500: "96.000 − 75.500 (COA versie A)", 18900: "96.000 − 77.100 (COA versie B)",
+    4474: "Spreidingswet Amsterdam 4479 − Schiermonnikoog 5", 1355: "Spreidingswet Zwolle 717 + Enschede 638",
+    102051: "inwoners Rotterdam 655.468 − 's-Gravenhage 553.417", 486: "Eindhoven 255 + 231 (2024-I + 2024-II)",
+    517: "Noord-Brabant 2.792 − Gelderland 2.275 (2024-I)", 2638: "963 + 699 + 590 + 386 (G4, 2024-I)",
+    3840: "8.140 − 4.300 (amv raming − amv COA nu)", 4: "4 maart 2022 tot en met 4 maart 2026 (jaren)",
+    12400: "17.000 − 4.600 (taakstelling 2024-II − kso)", 3000: "36.000 / 12 maanden",
 }
 SHARES = {  # percentage -> (numerator, denominator)
     36.9: (36000, 97500), 8.5: (8140, 96000), 9.3: (1750, 18750), 27.1: (4600, 17000), 85.2: (92000, 108000),
@@ -103,6 +111,7 @@ SHARES = {  # percentage -> (numerator, denominator)
     7.8: (1_369_873, 17_590_672), 5.1: (874, 17000), 16.5: (2_909_827, 17_590_672), 39.8: (234_950, 590_170),
     89.5: (10474, 11704), 17.9: (700, 3900), 4.7: (4479, 96000), 76.7: (92000, 120000), 8.3: (8000, 96000),
     27.9: (2_400_000, 8_600_000), 14.7: (2_592_874, 17_590_672),
+    38.7: (2_400_000, 6_200_000), 35.7: (969, 2717), 12.0: (2_110_472, 17_590_672), 6.7: (5088, 75500),
 }
 
 
@@ -121,6 +130,9 @@ def _traceable() -> tuple[set[float], set[str]]:
                 dates.add(m.date)
             else:
                 numbers.add(round(m.value, 6))
+    # a date the document writes without its year ("15 april jl."), as the checked key-figure row reads it
+    kerncijfers = PROJECT_ROOT / "db" / "kerncijfers.csv"
+    dates.update(r["value_date"] for r in csv.DictReader(kerncijfers.open(encoding="utf-8")) if r["value_date"])
     for f in RAW.glob("*.csv"):
         for row in csv.reader(f.open(encoding="utf-8")):
             for cell in row:
