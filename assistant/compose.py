@@ -32,6 +32,7 @@ TEXT = {
         "no_period": "Voor {asked} heb ik geen cijfer over {label}.",
         "no_place": "Ik herken geen gemeente, provincie of veiligheidsregio in uw vraag.",
         "unknown_place": "„{name}” is geen Nederlandse gemeente, provincie of veiligheidsregio die ik ken; ik heb alleen cijfers voor Nederland en zijn gemeenten, provincies en veiligheidsregio's.",
+        "did_you_mean": "Bedoelt u {names}?",
         "official_missing": "De officiële taakstelling per gemeente (Bijlage 2 van de brief) heb ik niet; alleen de berekening met art. 29, die niet officieel is.",
         "national_only": "Dit cijfer heb ik alleen landelijk, niet per gemeente, provincie of veiligheidsregio.",
         "no_figure": "Ik heb geen cijfer dat bij deze vraag past.",
@@ -62,6 +63,7 @@ TEXT = {
         "no_period": "I have no figure on {label} for {asked}.",
         "no_place": "I do not recognise a municipality, province or safety region in your question.",
         "unknown_place": "“{name}” is not a Dutch municipality, province or safety region I know; I only have figures for the Netherlands and its municipalities, provinces and safety regions.",
+        "did_you_mean": "Did you mean {names}?",
         "official_missing": "I do not have the official quota per municipality (Annex 2 of the letter), only the computation by art. 29, which is not official.",
         "national_only": "I have this figure only for the Netherlands as a whole, not per municipality, province or safety region.",
         "no_figure": "I have no figure that fits this question.",
@@ -175,7 +177,10 @@ class Executor:
         if p.reason in {"advice", "own_place"}:
             return self.abstain(self.t(p.reason))
         if p.reason == "unknown_place":
-            return self.abstain(self.t("unknown_place", name=", ".join(self.intent.unknown_places)))
+            reason = self.t("unknown_place", name=", ".join(self.intent.unknown_places))
+            if self.intent.resembles:  # a name close to one we know is never taken as that one: asked
+                reason += " " + self.t("did_you_mean", names=render.either(self.intent.resembles, self.lang))
+            return self.abstain(reason)
         if p.reason == "need_place":
             return self.abstain(self.t("need_place", label=self.label(p.metric)))
         if p.reason == "national_only":

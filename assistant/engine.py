@@ -155,6 +155,7 @@ class Conversation:
         mentions = self.narrowed(question, a.places.find(question))
         intent = understand(question, mentions)
         intent.unknown_places = a.places.unknown(question, mentions)
+        intent.resembles = [p for name in intent.unknown_places for p in a.places.suggestions(name)]
         intent.typed = [m.value for m in numbers_in_text(parse_periods(fold(question))[1]) if m.kind == "number"]
         intent.periods = with_years(intent.periods, self.previous.periods if self.previous else [])
         topic = intent.topic or question

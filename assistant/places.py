@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
 
 from .text import normalize_name
 
@@ -48,6 +49,16 @@ class PlaceMention:
     candidates: list[Place]
     fuzzy: bool = False
     score: float = 100.0
+
+
+# Forms of a name: "Rotterdam's", "Limburgse", "Nederlanders", "Groninger".
+NAME_ENDINGS = (" s", "se", "ers", "er", "s")
+
+
+def typo_edits(key: str) -> int:
+    """How many typing errors a name of this length may carry and still be that name: one up to
+    seven letters, two from eight ('terecht' is not 'Utrecht'; 'Kleinhoven' is not 'Eindhoven')."""
+    return 1 if len(key) <= 7 else 2
 
 
 PLACE_FIGURE_WORDS = frozenset({"taakstelling", "taakstellingen", "inwoners", "inwonertal"})  # terse Dutch
@@ -104,12 +115,28 @@ class PlaceResolver:
                 continue
             if not (word[:1].isupper() or lowered or len(key) >= 7):
                 continue
-            match = process.extractOne(key, list(self.aliases), scorer=fuzz.ratio, score_cutoff=84)
+            match = self.closest(key)
             if match:
                 mentions.append(PlaceMention(word, start, list(self.aliases[match[0]]), fuzzy=True,
                                              score=match[1]))
         mentions.sort(key=lambda m: m.start)
         return [self._apply_cues(question, m) for m in mentions]
+
+    def closest(self, key: str) -> tuple[str, float] | None:
+        """The alias a word is a form ("Limburgse") or a misspelling ("Rotterdm") of, with its score."""
+        for ending in NAME_ENDINGS:
+            stem = key[: -len(ending)]
+            if key.endswith(ending) and len(stem) >= 4 and stem in self.aliases and stem not in COMMON_WORDS:
+                return stem, 100.0
+        for alias, score, _ in process.extract(key, list(self.aliases), scorer=fuzz.ratio, score_cutoff=80, limit=5):
+            if DamerauLevenshtein.distance(key, alias) <= typo_edits(key):
+                return alias, score
+        return None
+
+    def suggestions(self, name: str) -> list[str]:
+        """Known places a name resembles, for "did you mean …?" (never taken as meant)."""
+        found = process.extract(normalize_name(name), list(self.aliases), scorer=fuzz.ratio, score_cutoff=80, limit=3)
+        return list(dict.fromkeys(p.name for alias, _, _ in found for p in self.aliases[alias]))
 
     def unknown(self, question: str, found: list[PlaceMention]) -> list[str]:
         """Names after 'van', 'in', 'for' … that are no place we know: 'Antwerpen'. Capitalised, or,
@@ -135,7 +162,8 @@ class PlaceResolver:
         return names
 
     def _misspelt(self, key: str) -> bool:
-        return process.extractOne(key, self.vocabulary, scorer=fuzz.ratio, score_cutoff=85) is not None
+        """A misspelling of a word we know; a short name ("Aken") is one letter from many words."""
+        return len(key) >= 6 and process.extractOne(key, self.vocabulary, scorer=fuzz.ratio, score_cutoff=85) is not None
 
     def _cued(self, tokens, i) -> bool:
         before = normalize_name(tokens[i - 1][0]) if i > 0 else ""

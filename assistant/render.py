@@ -153,3 +153,9 @@ def sources_block(citations: list[Citation], language: str) -> str:
     lines = [f"\n\n**{WORDS[language]['sources']}**"]
     lines += [citation_line(i, c, language) for i, c in enumerate(citations, start=1)]
     return "\n".join(lines)
+
+
+def either(names: list[str], language: str) -> str:
+    """'Eindhoven', 'Eindhoven of Zwolle', 'A, B or C'."""
+    word = " of " if language == "nl" else " or "
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + word + names[-1]

@@ -103,6 +103,7 @@ class Intent:
     yes_no: bool = False  # opens with its verb ("Tellen de azc's mee …?"): a figure alone does not answer it
     article: str | None = None  # "artikel 29": the question names a law article
     unknown_places: list[str] = field(default_factory=list)  # 'Antwerpen': named like a place, unknown
+    resembles: list[str] = field(default_factory=list)  # known places an unknown name is close to ('Eindhoven')
     typed: list[float] = field(default_factory=list)  # numbers the asker typed, not those of dates or periods
     segments: list[str] = field(default_factory=list)  # the sides of a comparing question
     topic: str = ""  # the question without its periods, places and pinned source: what is asked about

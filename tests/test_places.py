@@ -1,0 +1,52 @@
+"""Place names as people write them: typos, forms of a name, and names we do not know."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.places import typo_edits
+
+
+@pytest.mark.parametrize(
+    "question,written,place",
+    [
+        ("taakstelling rotterdm 2024-II", "rotterdm", "Rotterdam"),  # one letter dropped
+        ("taakstelling tilberg 2024-II", "tilberg", "Tilburg"),  # one letter wrong
+        ("taakstelling leeuwaarden 2024-II", "leeuwaarden", "Leeuwarden"),
+        ("What is Rotterdam's quota?", "Rotterdam's", "Rotterdam"),  # forms of the name itself
+        ("Welke Limburgse gemeente heeft de hoogste taakstelling?", "Limburgse", "Limburg"),
+        ("Hoeveel Nederlanders zijn er?", "Nederlanders", "Nederland"),
+    ],
+)
+def test_a_misspelt_or_inflected_name_is_the_place(assistant, question, written, place):
+    mentions = assistant.places.find(question)
+    assert [(m.text, m.candidates[0].name) for m in mentions] == [(written, place)]
+
+
+@pytest.mark.parametrize(
+    "question,name",
+    [
+        ("Wat is de taakstelling van de gemeente Kleinhoven voor 2024-II?", "Kleinhoven"),  # not Eindhoven
+        ("Hoeveel inwoners heeft Aken?", "Aken"),  # short, but no misspelling of "maken"
+    ],
+)
+def test_a_name_that_only_resembles_a_place_is_unknown(assistant, question, name):
+    mentions = assistant.places.find(question)
+    assert mentions == []
+    assert assistant.places.unknown(question, mentions) == [name]
+
+
+def test_an_ordinary_word_is_no_misspelt_place(assistant):
+    assert assistant.places.find("Bij wie kunnen we daarvoor terecht?") == []  # not Utrecht
+
+
+def test_the_decline_names_the_place_it_resembles(assistant):
+    answer = assistant.conversation().ask("Wat is de taakstelling van de gemeente Kleinhoven voor 2024-II?")
+    assert not answer.answered
+    assert "Kleinhoven" in answer.answer and "Bedoelt u Eindhoven?" in answer.answer
+    assert answer.figures == []  # a suggestion, not an answer for Eindhoven
+
+
+@pytest.mark.parametrize("word,edits", [("almer", 1), ("terecht", 1), ("rotterdm", 2), ("kleinhoven", 2)])
+def test_longer_names_may_carry_more_typing_errors(word, edits):
+    assert typo_edits(word) == edits
