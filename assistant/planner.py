@@ -33,7 +33,7 @@ UNTIL_CUES = ["tot wanneer", "until when", "geldig tot", "loopt af", "hoe lang",
 END_QUALIFIERS = {"tot", "tot en met", "uiterlijk", "vóór", "voor", "before", "until"}
 BINARY = ("product", "growth", "share", "difference", "sum")  # "hoeveel procent meer" is a growth, not a share
 QUANTITY_WORDS = ["hoeveel", "how many", "how much", "aantal", "percentage", "welk bedrag", "hoe groot",
-                  "hoe hoog", "number of", "hoeveelheid"]
+                  "hoe hoog", "number of", "hoeveelheid", "gemiddeld", "gemiddelde", "average"]
 GROUP_CUES = {
     "provincie": ["per provincie", "welke provincie", "welke provincies", "provincies", "which province",
                   "which provinces", "per province", "by province", "provinces"],

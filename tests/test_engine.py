@@ -234,6 +234,10 @@ def test_membership_in_other_words(assistant, question, region):
         "How many asylum seekers' centres does COA currently run in the province of Gelderland?",  # a 'geen' row
         "Hoeveel opvangplekken voor Oekraïense ontheemden moet de gemeente Zwolle regelen?",  # not the asylum task
         "How many status holders has Almere already housed?",  # the realisation, not the quota
+        "Vind jij de Spreidingswet eigenlijk een goede wet?",  # an opinion
+        "What is the average house price in Zwolle?",  # not the law's definition of a rent
+        "Wie is de burgemeester van de gemeente Westerwolde?",  # the role is in the sources, not the person
+        "How many unaccompanied minors arrived in the Netherlands in 2023?",  # places, not arrivals
     ],
 )
 def test_declines_what_only_looks_like_a_figure_we_hold(assistant, question):
