@@ -31,6 +31,7 @@ from .understand import (MAX_QUESTION_CHARS, Period, has_phrase, lexicon, normal
 ANSWER_CACHE_SIZE = 2048
 QUOTED_MARGIN = 0.2  # a figure whose value the question quotes scores at least this above the threshold…
 QUOTED_LEXICAL = 0.4  # …when the question's words name it this well, too
+DAY = re.compile(r"(?<!\d)\d{1,2}(?!\d)")  # a date written to the day ("4 maart 2025"), not "medio 2025"
 
 
 
@@ -169,6 +170,10 @@ class Conversation:
         matches = [m for m in a.catalogue.match(topic, query_vector) if m.metric is not whole]
         # numbers the asker typed that are values of key figures ("the 96,000", "from 96,000 to 88,000")
         quoted = [metric for value in intent.typed for metric in a.tools.metrics_with_value(value)]
+        # and dates it types that a source gave for a fact: "Klopt het dat de RTB op 4 maart 2025 afloopt?"
+        dated = {metric for p in intent.periods if intent.yes_no and p.kind == "date" and DAY.search(p.text)
+                 for metric in a.tools.metrics_with_date(p.value)}
+        quoted += sorted(dated)
         if not operation_of(intent):
             matches = quoted_first(matches, set(quoted))
         the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods, a.catalogue.sources,
@@ -183,6 +188,9 @@ class Conversation:
             # "went from 96,000 … to 88,000: what percentage decrease?": the typed values name the figure
             if len(intent.typed) >= 2 and len(quoted) >= len(intent.typed) and quoted[0] in the_plan.catalogue:
                 the_plan = replace(the_plan, kind="kerncijfer", metric=quoted[0], operation=operation_of(intent))
+        if the_plan.kind == "text" and the_plan.metric in dated:
+            # a date a source gave for this fact, put to the test: the fact answers, newest source first
+            the_plan = replace(the_plan, kind="kerncijfer")
         answer = Executor(a.tools, intent, the_plan).run()
         if the_plan.metric or the_plan.places:
             periods = the_plan.periods_asked or [

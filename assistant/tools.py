@@ -129,6 +129,11 @@ class Tools:
         rows = self.query("SELECT DISTINCT metric FROM kerncijfers WHERE value = :v", {"v": value})
         return [r["metric"] for r in rows]
 
+    def metrics_with_date(self, iso: str) -> list[str]:
+        """Date facts a source gave as this date ('klopt het dat het op 4 maart 2025 afloopt?')."""
+        rows = self.query("SELECT DISTINCT metric FROM kerncijfers WHERE value_date = :d", {"d": iso})
+        return [r["metric"] for r in rows]
+
     def gemeente(self, naam: str) -> dict | None:
         rows = self.query(GEMEENTE_SQL, {"naam": naam})
         return rows[0] if rows else None

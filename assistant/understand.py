@@ -281,7 +281,8 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
         referring = referring.replace(phrase, " ")
     intent.asks_when = bool(WHEN.search(referring))
     # a question that opens with its verb asks yes or no ("Tellen de azc's mee …?"): a passage answers
-    intent.yes_no = bool(words) and words[0] in lex["yes_no_openers"]
+    intent.yes_no = bool(words) and (words[0] in lex["yes_no_openers"]
+                                     or any(" ".join(words).startswith(f"{p} ") for p in lex["yes_no_phrases"]))
     intent.asks_text = (has_phrase(text, lex["text_cues"]) or intent.yes_no) and not intent.asks_when
     splitters = sorted(lex["splitters"], key=len, reverse=True)
     pattern = r"\b(?:" + "|".join(re.escape(w) for w in splitters) + r")\b"

@@ -336,8 +336,16 @@ def test_text_answers_find_the_passage_in_other_words(assistant, question, secti
     assert any(c.section.endswith(section) and all(w in c.quote for w in words) for c in answer.citations)
 
 
-def test_newest_source_wins_and_older_is_named(assistant):
-    answer = ask(assistant, "Tot wanneer geldt de tijdelijke bescherming?")
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Tot wanneer geldt de tijdelijke bescherming?",
+        "Klopt het dat de tijdelijke bescherming voor Oekraïners op 4 maart 2025 afloopt?",  # the older date, put to the test
+        "Is het waar dat de RTB op 4 maart 2025 afloopt?",
+    ],
+)
+def test_newest_source_wins_and_older_is_named(assistant, question):
+    answer = ask(assistant, question)
     dates = [f.value_date for f in answer.figures]
     assert dates[0] == "2026-03-04" and "2025-03-04" in dates
     assert "4 maart 2026" in answer.answer and "Eerder, in de brief van 25 april 2024: 4 maart 2025" in answer.answer
