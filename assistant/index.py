@@ -46,6 +46,9 @@ DEFINITION_QUESTION = re.compile(
 FORMAT = 1  # of a build's files; part of the fingerprint, so a new format means a rebuild
 RRF_K = 10  # reciprocal-rank-fusion constant; small because a top hit of one ranker should count
 QUOTE_CHARS = 600
+# Words a sentence opens with when it goes on from the one before it (anaphora and connectives).
+CONTINUES = re.compile(r"(deze|dit|dat|daarom|daardoor|daarvoor|daarmee|hiervoor|hierdoor|hiermee|hiertoe|zo|"
+                       r"dan|omdat|want|this|these|that|therefore|thus)\b")
 
 
 class IndexMissing(RuntimeError):
@@ -383,7 +386,7 @@ class Index:
             return clean(chunk["text"])
         words = [set(self.tokenize(p)) for p in parts]
         document = self.documents[chunk["doc_id"]]["normalized"]
-        best, best_score = parts[0], 0.0
+        best, best_score, last = parts[0], 0.0, 0
         for width in (0, 1):  # single sentences first: a pair must cover strictly more
             for i in range(len(parts) - width):
                 j = i + width
@@ -392,7 +395,13 @@ class Index:
                     continue
                 score = self._overlap(words[i] | words[j], groups)
                 if score > best_score + 1e-9:
-                    best, best_score = text, score
+                    best, best_score, last = text, score, j
+        # a next sentence that opens by referring back ("Deze wet beoogt …", "Daarom …") finishes the
+        # thought the quote began: it holds the reason or the consequence the asker usually wants
+        if best_score and last + 1 < len(parts) and CONTINUES.match(_fold(parts[last + 1])):
+            longer = f"{best} {parts[last + 1]}"
+            if len(longer) <= QUOTE_CHARS and longer in document:
+                best = longer
         return best
 
     def _overlap(self, words: set[str], groups: list[set[str]]) -> float:

@@ -128,6 +128,12 @@ def test_quote_prefers_sentences_sharing_the_question_words(bundled):
     assert c.quote.startswith("Dit kan een woongroep zijn waar maximaal 12 jongeren samenwonen")
 
 
+def test_quote_goes_on_with_a_sentence_that_refers_back(bundled):
+    # "Deze wet beoogt …" says why the obligation depends on that law: the quote keeps it
+    [c] = bundled.search("Waarvan is de verplichting om een eigen bijdrage te innen afhankelijk?", k=1)
+    assert "De verplichting is afhankelijk van inwerkingtreding" in c.quote and "Suwinet" in c.quote
+
+
 @pytest.mark.parametrize(
     "query, term",
     [
