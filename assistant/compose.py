@@ -14,10 +14,10 @@ from . import render
 from .models import Answer, Citation, Computation, Figure
 from .grounding import numbers_in_text
 from .places import Place
-from .planner import COUNTS, QUANTITY_WORDS, WHEN_UNITS, Plan
+from .planner import COUNTS, WHEN_UNITS, Plan
 from .text import fold, words
 from .tools import Tools, compute
-from .understand import MAX_QUESTION_CHARS, Intent, asks_who, has_phrase, lexicon, parse_periods
+from .understand import MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_phrase, lexicon, parse_periods
 
 POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hold (db/SOURCES.md)
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
@@ -391,7 +391,7 @@ class Executor:
             # by its quoted sentence first: an article's passages share one long chunk of words
             passages = [max((hc for hc in covered if hc[0] in named),
                             key=lambda hc: (self.tools.coverage(question, hc[0], quote_only=True), hc[1]))[0]]
-        if passages and has_phrase(self.intent.text, QUANTITY_WORDS) and not asks_who(self.intent.text) \
+        if passages and asks_amount(self.intent.text) and not asks_who(self.intent.text) \
                 and not self.intent.asks_when and not any(states_a_number(h.quote) for h in passages[:2]):
             passages = []  # "hoeveel …?" is not answered by a passage without a number ("wie/wanneer …?" may be)
         if not passages:

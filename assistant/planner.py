@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from .catalogue import AMBIGUITY_MARGIN, ANSWER_THRESHOLD, Metric, MetricMatch
 from .places import Place
-from .understand import Intent, Period, asks_who, has_phrase, lexicon, typed_spans
+from .understand import Intent, Period, asks_amount, asks_who, has_phrase, lexicon, typed_spans
 
 PLACE_TABLES = {"taakstelling_gemeente", "gemeenten", "coa_provinciale_opgave", "nieuws_cijfers"}
 COUNTS = {"aantal_gemeenten", "aantal_provincies", "aantal_veiligheidsregios"}
@@ -32,8 +32,7 @@ UNTIL_CUES = ["tot wanneer", "until when", "geldig tot", "loopt af", "hoe lang",
               "end date", "einddatum", "deadline", "uiterlijk"]
 END_QUALIFIERS = {"tot", "tot en met", "uiterlijk", "vóór", "voor", "before", "until"}
 BINARY = ("product", "growth", "share", "difference", "sum")  # "hoeveel procent meer" is a growth, not a share
-QUANTITY_WORDS = ["hoeveel", "how many", "how much", "aantal", "percentage", "welk bedrag", "hoe groot",
-                  "hoe hoog", "number of", "hoeveelheid", "gemiddeld", "gemiddelde", "average"]
+QUANTITY_WORDS = lexicon()["quantity_words"]
 GROUP_CUES = {
     "provincie": ["per provincie", "welke provincie", "welke provincies", "provincies", "which province",
                   "which provinces", "per province", "by province", "provinces"],
@@ -136,7 +135,7 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         p.kind, p.metric = "kerncijfer", metric.metric  # a catalogued statement, said in the asker's language
         return p
     if (intent.asks_text or pinned_elsewhere or intent.article) and not regional and not ranking and (
-            not has_phrase(text, QUANTITY_WORDS) or pinned_elsewhere or intent.article
+            not asks_amount(text) or pinned_elsewhere or intent.article
             or asks_who(text)):
         # "Wat is een vergunninghouder?", "Wie bepaalt …": a passage answers; a strong figure
         # match stays as the fallback when no passage does
@@ -211,7 +210,7 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
             # "Wat is de Spreidingswet?": a place-level figure without a place may still be a
             # question a passage answers; without one, the answer asks for the place
             p.reason = "own_place" if has_phrase(text, lexicon()["own_place_cues"]) else "need_place"  # "mijn gemeente"
-            p.kind = "text" if not has_phrase(text, QUANTITY_WORDS) else "abstain"
+            p.kind = "text" if not asks_amount(text) else "abstain"
             return p
         p.places = regional
         p.kind = "places"

@@ -39,6 +39,16 @@ def asks_who(text: str) -> bool:
     return any(text.startswith(f" {fold(p)} ") for p in lexicon()["actor_cues"])
 
 
+def asks_amount(text: str) -> bool:
+    """'Hoeveel …?', 'het aantal …': an amount is asked, unless the question opens by asking for
+    something else ('Welke instrumenten zet het kabinet in om het aantal plekken …?')."""
+    lex = lexicon()
+    if not has_phrase(text, lex["quantity_words"]):
+        return False
+    heads = [c for c in lex["text_cues"] if c not in lex["open_frames"]]
+    return not any(text.startswith(f" {fold(c)} ") for c in heads)
+
+
 @dataclass(frozen=True)
 class Period:
     kind: str  # date, half, year

@@ -328,6 +328,9 @@ def test_text_answer_quotes_its_passage(assistant):
         # "coördineert" is the passage's "coördineren"
         ("Wie coördineert de gesprekken aan de provinciale regietafels over de Spreidingswet?", "Proces en verdeling",
          ["commissarissen van de Koning", "coördineren deze gesprekken"]),
+        # it asks for instruments; "het aantal" and "96.000" only say what they are for
+        ("Welke instrumenten zet het kabinet in om te voorkomen dat het aantal benodigde opvangplekken boven de "
+         "96.000 uitkomt?", "Capaciteitsraming", ["instroombeheersing"]),
     ],
 )
 def test_text_answers_find_the_passage_in_other_words(assistant, question, section, words):
