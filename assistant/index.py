@@ -200,6 +200,8 @@ stappen stap: fasen fase
 transition: transitiekosten | end ends ended expire expires expiry: einde eindigt afloop | after: na
 gepubliceerd publiceren publiceert: bekendgemaakt bekendgemaakte bekendmaking | terecht: contact
 binding: gebonden | regionale: woningmarktregio regio
+lang: duur termijn | maximaal hooguit: hoogste | minimaal tenminste: minste | genoeg: voldoende voldoet
+verhuren verhuurt: gebruik geven | azc azcs asielzoekerscentrum: opvang opvanglocatie opvangplekken
 """
 
 

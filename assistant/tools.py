@@ -80,6 +80,9 @@ def doc_note(doc_type: str | None, completeness: str | None, version_date: str |
     return None
 
 
+LIGHT_WEIGHT = 0.25  # a light word ("willen", "mensen") in text coverage, against a topic word
+
+
 @dataclass
 class Tools:
     settings: Settings
@@ -347,6 +350,12 @@ class Tools:
         return {fold(w): {s for other in line if other != w for s in self.index.tokenize(other)}
                 for line in lexicon()["same_words"] for w in line}
 
+    @cached_property
+    def _light_words(self) -> set[str]:
+        from .understand import lexicon
+
+        return {stem for w in lexicon()["light_words"] for stem in self.index.tokenize(w)}
+
     def coverage(self, question: str, hit: Citation, quote_only: bool = False) -> float:
         """The IDF-weighted share of the question's words that the passage contains.
 
@@ -368,7 +377,9 @@ class Tools:
         # by the word as written: stems collide ("wonen" and "woning" are both "woon")
         same = {stem for word in fold(question).split() if word in self._same_words
                 for stem in self.index.tokenize(word) if self._same_words[word] & passage}
-        weight = lambda w: idf.get(w, math.log(1 + len(stems)))  # noqa: E731 - unseen words weigh most
+        light = self._light_words
+        # unseen words weigh most (what the sources never mention); words without a topic a quarter
+        weight = lambda w: idf.get(w, math.log(1 + len(stems))) * (LIGHT_WEIGHT if w in light else 1.0)  # noqa: E731
         total = sum(weight(w) for w in words) or 1.0
         verbs = {w for w in words if self.index.tokenize.verb_forms(w) & passage}  # "stelt" ~ "stellen"
         # the head of a compound: "halfjaar" is said by "kalenderhalfjaar"

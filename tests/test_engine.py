@@ -328,6 +328,9 @@ def test_text_answer_quotes_its_passage(assistant):
         # "coördineert" is the passage's "coördineren"
         ("Wie coördineert de gesprekken aan de provinciale regietafels over de Spreidingswet?", "Proces en verdeling",
          ["commissarissen van de Koning", "coördineren deze gesprekken"]),
+        # "denken", "maken" carry no topic; "hoe lang … maximaal" is the law's "duur van ten hoogste"
+        ("Wij denken erover een huisvestingsverordening te maken; hoe lang mag die maximaal gelden?", "Artikel 4",
+         ["vier jaar"]),
         # it asks for instruments; "het aantal" and "96.000" only say what they are for
         ("Welke instrumenten zet het kabinet in om te voorkomen dat het aantal benodigde opvangplekken boven de "
          "96.000 uitkomt?", "Capaciteitsraming", ["instroombeheersing"]),
