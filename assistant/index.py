@@ -46,6 +46,7 @@ DEFINITION_QUESTION = re.compile(
 FORMAT = 1  # of a build's files; part of the fingerprint, so a new format means a rebuild
 RRF_K = 10  # reciprocal-rank-fusion constant; small because a top hit of one ranker should count
 QUOTE_CHARS = 600
+LIST_GOES_ON = (":", ";", ",", " en", " of")  # a quote ending so stops inside its list ("tot: a. …, en")
 # Words a sentence opens with when it goes on from the one before it (anaphora and connectives).
 CONTINUES = re.compile(r"(deze|dit|dat|daarom|daardoor|daarvoor|daarmee|hiervoor|hierdoor|hiermee|hiertoe|zo|"
                        r"dan|omdat|want|this|these|that|therefore|thus)\b")
@@ -399,11 +400,13 @@ class Index:
                 if score > best_score + 1e-9:
                     best, best_score, last = text, score, j
         # a next sentence that opens by referring back ("Deze wet beoogt …", "Daarom …") finishes the
-        # thought the quote began: it holds the reason or the consequence the asker usually wants
-        if best_score and last + 1 < len(parts) and CONTINUES.match(_fold(parts[last + 1])):
+        # thought the quote began: it holds the reason or the consequence the asker usually wants; a
+        # sentence that ends in a colon goes on with its list ("regels … met betrekking tot: a. …, en b. …")
+        while best_score and last + 1 < len(parts) and (best.endswith(LIST_GOES_ON) or CONTINUES.match(_fold(parts[last + 1]))):
             longer = f"{best} {parts[last + 1]}"
-            if len(longer) <= QUOTE_CHARS and longer in document:
-                best = longer
+            if len(longer) > QUOTE_CHARS or longer not in document:
+                break
+            best, last = longer, last + 1
         return best
 
     def _overlap(self, words: set[str], groups: list[set[str]]) -> float:

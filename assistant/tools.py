@@ -384,6 +384,8 @@ class Tools:
         verbs = {w for w in words if self.index.tokenize.verb_forms(w) & passage}  # "stelt" ~ "stellen"
         # the head of a compound: "halfjaar" is said by "kalenderhalfjaar"
         heads = {w for w in words - passage if len(w) >= 5 and any(p.endswith(w) for p in passage)}
+        # and the other way: "huisvestingsverordening" is about the passage's "verordening"
+        heads |= {w for w in words - passage if any(len(p) >= 6 and w.endswith(p) for p in passage)}
         verbs |= heads
         found = sum(weight(w) for w in words if w in passage or w in joined or w in same or w in verbs)
         # a word (English, or a Dutch synonym) is found when one of its own glossary terms is in the passage

@@ -134,6 +134,11 @@ def test_quote_goes_on_with_a_sentence_that_refers_back(bundled):
     assert "De verplichting is afhankelijk van inwerkingtreding" in c.quote and "Suwinet" in c.quote
 
 
+def test_quote_keeps_the_list_a_sentence_announces(bundled):
+    [c] = bundled.search("Waarover mag de gemeenteraad bij verordening regels geven?", k=1)
+    assert c.quote.endswith("b. wijzigingen in de bestaande woonruimtevoorraad.") and "goedkope woonruimte" in c.quote
+
+
 @pytest.mark.parametrize(
     "query, term",
     [
