@@ -33,6 +33,7 @@ UNTIL_CUES = ["tot wanneer", "until when", "geldig tot", "loopt af", "hoe lang",
 END_QUALIFIERS = {"tot", "tot en met", "uiterlijk", "vóór", "voor", "before", "until"}
 BINARY = ("product", "growth", "share", "difference", "sum")  # "hoeveel procent meer" is a growth, not a share
 QUANTITY_WORDS = lexicon()["quantity_words"]
+DURATION_UNITS = {"dagen", "weken", "maanden", "jaar"}
 GROUP_CUES = {
     "provincie": ["per provincie", "welke provincie", "welke provincies", "provincies", "which province",
                   "which provinces", "per province", "by province", "provinces"],
@@ -141,6 +142,10 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         # match stays as the fallback when no passage does
         p.kind = "text"
         strong = metric is not None and score_of(matches, metric) >= TEXT_FALLBACK
+        if strong and metric.unit in DURATION_UNITS and has_phrase(text, lexicon()["duration_cues"]) \
+                and not pinned_elsewhere and not intent.article:
+            p.kind, p.metric = "kerncijfer", metric.metric  # "hoe lang mag …?": the span is the answer
+            return p
         p.metric = metric.metric if strong and not pinned_elsewhere else None
         return p
     named = metric is not None and next((m.lexical for m in matches if m.metric is metric), 0.0) >= FOLLOWUP_NAMED
