@@ -34,6 +34,7 @@ END_QUALIFIERS = {"tot", "tot en met", "uiterlijk", "vóór", "voor", "before", 
 BINARY = ("product", "growth", "share", "difference", "sum")  # "hoeveel procent meer" is a growth, not a share
 QUANTITY_WORDS = lexicon()["quantity_words"]
 DURATION_UNITS = {"dagen", "weken", "maanden", "jaar"}
+LEAD_FLOOR, LEAD_LEXICAL, CLEAR_LEAD = 0.38, 0.55, 0.1  # a clear lead below ANSWER_THRESHOLD (choose_metric)
 GROUP_CUES = {
     "provincie": ["per provincie", "welke provincie", "welke provincies", "provincies", "which province",
                   "which provinces", "per province", "by province", "provinces"],
@@ -403,7 +404,12 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
         if dated:
             return dated[0].metric
     best = pool[0]
-    if best.score < threshold:
+    runner_up = pool[1].score if len(pool) > 1 else 0.0
+    # below the threshold, a figure whose own words the question says, far ahead of any other, is
+    # still the one asked ("mensen met een Oekraïens paspoort ingeschreven" for the BRP count)
+    clear = threshold == ANSWER_THRESHOLD and best.score >= LEAD_FLOOR and best.lexical >= LEAD_LEXICAL \
+        and best.score - runner_up >= CLEAR_LEAD
+    if best.score < threshold and not clear:
         return None
     if not regional and best.metric.metric in {"provincie", "veiligheidsregio"}:
         rest = [m for m in pool if m.metric.metric not in {"provincie", "veiligheidsregio"}]
