@@ -22,7 +22,7 @@ from .config import Settings
 from .grounding import numbers_in_text
 from .models import Answer, Figure
 from .places import Place, PlaceMention, PlaceResolver
-from .planner import operation_of, plan, with_sides
+from .planner import PERIOD_MARGIN, operation_of, plan, with_sides
 from .text import fold, words
 from .tools import Tools
 from .understand import (MAX_QUESTION_CHARS, Period, has_phrase, lexicon, normal, parse_periods, understand,
@@ -167,7 +167,11 @@ class Conversation:
             # a passage will be searched too: its query and the catalogue's in one e5 pass (~20 ms less)
             a.embedder.queries([topic, a.tools.index.tokenize.expand(question)])
         query_vector = a.embedder.query(topic) if a.embedder is not None else None
-        matches = [m for m in a.catalogue.match(topic, query_vector) if m.metric is not whole]
+        matches = a.catalogue.match(topic, query_vector)
+        if whole is not None:  # among near-equal parts, one the catalogue says is part of that whole
+            # the whole itself is never the answer, but stays known ("daarvan níet voor amv": whole − part)
+            matches = parts_first([m for m in matches if m.metric is not whole], whole.metric) + [
+                replace(m, excluded=True) for m in matches if m.metric is whole]
         # numbers the asker typed that are values of key figures ("the 96,000", "from 96,000 to 88,000")
         quoted = [metric for value in intent.typed for metric in a.tools.metrics_with_value(value)]
         # and dates it types that a source gave for a fact: "Klopt het dat de RTB op 4 maart 2025 afloopt?"
@@ -218,6 +222,14 @@ class Conversation:
         if not inside or len(inside) == len(previous):
             return mentions
         return [replace(regions[0], candidates=inside)]
+
+
+def parts_first(matches: list[MetricMatch], whole: str) -> list[MetricMatch]:
+    """'En hoeveel daarvan voor amv?' after the total need: the amv need (part_of that total), not the
+    amv places the COA has now, when both fit the words about as well."""
+    part = next((m for m in matches[:4] if m.metric.part_of == whole and not m.excluded
+                 and m.score >= matches[0].score - PERIOD_MARGIN), None)
+    return matches if part is None else [part, *[m for m in matches if m is not part]]
 
 
 def quoted_first(matches: list[MetricMatch], quoted: set[str]) -> list[MetricMatch]:
