@@ -68,8 +68,8 @@ def units(text: str, compounds: "Decompounder", skip=frozenset(), same: dict[str
     same = same or {}
     out = []
     for w in words(text):
-        if w in DUTCH_STOPWORDS or w in skip or w.isdigit() or len(w) < 2:
-            continue
+        if (w in DUTCH_STOPWORDS and w not in same) or w in skip or w.isdigit() or len(w) < 2:
+            continue  # a stop word that means a content word ("nu" = "huidige") counts as that word
         w = same.get(w, w)
         out.append((_stem(w), tuple(_stem(same.get(p, p)) for p in compounds(w))))
     return out
