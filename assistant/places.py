@@ -154,6 +154,10 @@ class PlaceResolver:
                     or any(c.isdigit() for c in word)):
                 continue
             if word[:1].isupper() and before in PLACE_PREPOSITIONS:
+                head = normalize_name(tokens[i - 2][0]) if i >= 2 else ""
+                if before in ("of", "van") and i - 2 > 0 and tokens[i - 2][0][:1].isupper() \
+                        and not any(head in cues for cues in KIND_CUES.values()):
+                    continue  # one name of several words: "House of Representatives", "Raad van State"
                 names.append(word)
             elif not found and (before in PLACE_FIGURE_WORDS or word[:1].isupper()) and not self._misspelt(key) and not any(
                     part.isupper() or normalize_name(part) in self.vocabulary for part in re.split(r"[-'’]", word) if part):

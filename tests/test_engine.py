@@ -31,6 +31,7 @@ def values(answer):
         ("Hoeveel opvangplekken zijn er per 1 januari 2025 nodig?", 97_500),
         ("Hoeveel amv-plekken heeft het COA nu?", 4_300),
         ("Hoeveel plekken heeft het COA momenteel voor alleenstaande minderjarigen?", 4_300),  # "momenteel" = "huidige"
+        ("How many displaced Ukrainians are expected to arrive each week?", 540),  # "each week": a weekly rate
         ("Hoe lang mag een Oekraïner afwezig zijn uit de opvang voor het intrekken van het leefgeld?", 28),  # a span
         ("Hoeveel mensen met een Oekraïens paspoort stonden begin 2024 ingeschreven?", 105_500),  # a clear lead
         ("Hoeveel plekken voor alleenstaande minderjarige vreemdelingen zitten in de capaciteitsraming?", 8_140),

@@ -50,3 +50,15 @@ def test_the_decline_names_the_place_it_resembles(assistant):
 @pytest.mark.parametrize("word,edits", [("almer", 1), ("terecht", 1), ("rotterdm", 2), ("kleinhoven", 2)])
 def test_longer_names_may_carry_more_typing_errors(word, edits):
     assert typo_edits(word) == edits
+
+
+@pytest.mark.parametrize(
+    "question,unknown",
+    [
+        ("When did the cabinet inform the House of Representatives about the MPP?", []),  # one name, no place
+        ("Wanneer moet de Raad van State advies geven?", []),
+        ("What is the quota of the Province of Antwerp?", ["Antwerp"]),  # a kind of place, then its name
+    ],
+)
+def test_a_name_of_several_words_is_no_unknown_place(assistant, question, unknown):
+    assert assistant.places.unknown(question, assistant.places.find(question)) == unknown
