@@ -19,6 +19,7 @@ from .text import fold, words
 from .tools import Tools, compute
 from .understand import MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_phrase, lexicon, parse_periods
 
+PER_UNIT = {"maanden": "maand", "jaar": "jaar"}  # the span a change is divided by, and the rate's "per …"
 POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hold (db/SOURCES.md)
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
 TEXT_MIN_COVERAGE = 0.5  # share of the question's (IDF-weighted) words a passage must contain
@@ -511,9 +512,11 @@ class Executor:
         if operation in {"difference", "share"} and is_time_series(figures):
             operation = "growth"  # one figure at two moments: its change (and the change in %)
         computations = compute(operation, figures, self.lang)
+        if operation == "growth":
+            computations += self.per_time(computations[0])
         lines = list(lead) + [self.figure_line(f) for f in computations[0].inputs]
         names = {"difference": ("Verschil", "Difference"), "sum": ("Samen", "Together"), "product": ("Uitkomst", "Result"),
-                 "share": ("Aandeel", "Share"), "growth": ("Verandering", "Change")}
+                 "share": ("Aandeel", "Share"), "growth": ("Verandering", "Change"), "ratio": ("Gemiddeld", "On average")}
         results = []
         for c in computations:
             name = names[c.operation][0 if self.lang == "nl" else 1]
@@ -522,6 +525,24 @@ class Executor:
             results.append(Figure(label=name, value=c.result, unit=c.unit, period=c.period, computed=True,
                                   formula=c.formula, source="compute"))
         return self.finish(lines, True, "derived", figures=[*computations[0].inputs, *results], computations=computations)
+
+    def per_time(self, change: Computation) -> list[Computation]:
+        """'Met hoeveel per maand groeit de behoefte?': the change over whole months or years between
+        two dates, divided by that span (only when both dates fall on the same day of the month)."""
+        unit = next((u for u, cues in lexicon()["per_time"].items() if has_phrase(self.intent.text, cues)), None)
+        first, last = change.inputs
+        if unit is None or not (is_date(first.period) and is_date(last.period)) or first.period[8:] != last.period[8:]:
+            return []
+        months = (int(last.period[:4]) - int(first.period[:4])) * 12 + int(last.period[5:7]) - int(first.period[5:7])
+        span = months if unit == "maanden" else months / 12
+        if span <= 0 or span != int(span):
+            return []
+        span, n = int(span), (lambda v: render.number(v, self.lang))
+        result = round(change.result / span, 1)
+        word = render.unit(unit, self.lang)
+        return [Computation(operation="ratio", formula=f"({n(last.value)} − {n(first.value)}) / {span} {word} = {n(result)}",
+                            inputs=[first, last], result=result, unit=f"{change.unit} per {PER_UNIT[unit]}",
+                            period=change.period)]
 
     def place_figure(self, metric: str, place: Place, period, probe: bool = False):
         """Figures of `metric` for one place and period (None if there are none); `probe` only checks."""

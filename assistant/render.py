@@ -81,8 +81,14 @@ def period(text: str, language: str = "nl") -> str:
     return date(text, language)
 
 
+PER_EN = {"maand": "month", "jaar": "year", "week": "week", "dag": "day"}
+
+
 def unit(name: str, language: str) -> str:
-    return name if language == "nl" else UNITS_EN.get(name, name)
+    if language == "nl" or name in UNITS_EN:
+        return name if language == "nl" else UNITS_EN[name]
+    what, per, span = name.partition(" per ")  # "plaatsen per maand": a rate of a unit we know
+    return f"{UNITS_EN.get(what, what)} per {PER_EN.get(span, span)}" if per else name
 
 
 def qualifier(text: str | None, language: str) -> str:

@@ -264,7 +264,8 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     bare = f" {intent.topic} "
     for _, _, phrase in typed_spans(intent.topic):
         bare = bare.replace(f" {phrase} ", " ")
-    for phrase in arithmetic:
+    per_time = [fold(w) for cues in lex["per_time"].values() for w in cues]  # "per maand" divides a change
+    for phrase in arithmetic + sorted(per_time, key=len, reverse=True):
         bare = bare.replace(f" {phrase} ", " ")
     if bare.strip():
         intent.topic = " ".join(bare.split())
@@ -281,6 +282,8 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     intent.operations = {op for op, words in lex["operations"].items() if has_phrase(ops_text, words)}
     if intent.top_n:
         intent.operations.add("lowest" if has_phrase(text, lex["operations"]["lowest"]) else "highest")
+    if sum(p.kind == "date" for p in intent.periods) >= 2 and any(has_phrase(text, c) for c in lex["per_time"].values()):
+        intent.operations.add("growth")  # "per maand, tussen 1 januari 2025 en 1 januari 2026": a change per month
     intent.now = has_phrase(text, lex["now"])
     words = text.split()
     intent.followup = bool(words) and (words[0] in lex["followup"]["starts"] or has_phrase(text, lex["followup"]["phrases"]))
