@@ -23,6 +23,7 @@ PER_UNIT = {"maanden": "maand", "jaar": "jaar"}  # the span a change is divided 
 POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hold (db/SOURCES.md)
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
 TEXT_MIN_COVERAGE = 0.5  # share of the question's (IDF-weighted) words a passage must contain
+SECOND_PASSAGE_MARGIN = 0.05  # a second passage of the same section, nearly as well covered, is quoted too
 
 TEXT = {
     "nl": {
@@ -386,7 +387,7 @@ class Executor:
         passages = [h for h, c in covered if c >= TEXT_MIN_COVERAGE]
         if len(passages) > 1:  # a second passage only from the same section, and as well covered
             first = next(c for h, c in covered if h is passages[0])
-            passages = [passages[0], *[h for h, c in covered[1:] if h in passages[1:] and c >= first
+            passages = [passages[0], *[h for h, c in covered[1:] if h in passages[1:] and c >= first - SECOND_PASSAGE_MARGIN
                                        and (h.doc_id, h.section) == (passages[0].doc_id, passages[0].section)]]
         if named:  # the named article answers, by its best-covered passage alone
             # by its quoted sentence first: an article's passages share one long chunk of words

@@ -25,7 +25,7 @@ POPULATION_PERIOD = "2022-01-01"
 FACT = "feit"  # a statement without a number or date ("verdeeld naar inwoneraantal …"): its label says it
 KNOWN_UNITS = {
     "plaatsen", "personen", "asielaanvragen", "vergunninghouders", "euro", "euro per maand",
-    "dagen", "maanden", "jaar", "weken", "personen per week", "gemeenten", "locaties", "jongeren",
+    "dagen", "maanden", "jaar", "jaar oud", "weken", "personen per week", "gemeenten", "locaties", "jongeren",
     "datum", "procent", "inwoners", "feit",
 }
 ART29_CAVEAT = (

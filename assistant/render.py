@@ -15,7 +15,7 @@ MONTHS = {
 UNITS_EN = {
     "plaatsen": "places", "personen": "people", "asielaanvragen": "asylum applications",
     "vergunninghouders": "status holders", "euro": "euro", "euro per maand": "euro per month",
-    "dagen": "days", "maanden": "months", "jaar": "years", "weken": "weeks",
+    "dagen": "days", "maanden": "months", "jaar": "years", "jaar oud": "years old", "weken": "weeks",
     "personen per week": "people per week", "gemeenten": "municipalities", "locaties": "locations",
     "jongeren": "young people", "procent": "%", "inwoners": "inhabitants", "provincies": "provinces",
     "veiligheidsregio's": "safety regions",

@@ -341,6 +341,9 @@ def test_text_answer_quotes_its_passage(assistant):
         # "denken", "maken" carry no topic; "hoe lang … maximaal" is the law's "duur van ten hoogste"
         ("Wij denken erover een huisvestingsverordening te maken; hoe lang mag die maximaal gelden?", "Artikel 4",
          ["vier jaar"]),
+        # "vanaf wanneer" is not answered by an age (18 jaar oud); the next passage of the section is quoted too
+        ("Vanaf wanneer tellen amv met een verblijfsvergunning in de kso van Nidos mee voor de taakstelling van een "
+         "gemeente?", "Kleinschalige opvang voor amv met verblijfsstatus", ["direct mee"]),
         # it asks for instruments; "het aantal" and "96.000" only say what they are for
         ("Welke instrumenten zet het kabinet in om te voorkomen dat het aantal benodigde opvangplekken boven de "
          "96.000 uitkomt?", "Capaciteitsraming", ["instroombeheersing"]),
