@@ -203,6 +203,11 @@ gepubliceerd publiceren publiceert: bekendgemaakt bekendgemaakte bekendmaking | 
 binding: gebonden | regionale: woningmarktregio regio
 lang: duur termijn | maximaal hooguit: hoogste | minimaal tenminste: minste | genoeg: voldoende voldoet
 verhuren verhuurt: gebruik geven | azc azcs asielzoekerscentrum: opvang opvanglocatie opvangplekken
+priority precedence: voorrang | tie ties bond bonds connection: binding gebonden | local: lokale plaatselijke
+allocate allocated allocation assign assigned: toewijzing verlening | looking seeking search: woningzoekenden zoeken
+condition conditions requirement requirements: voorwaarden eisen | rule rules: regels | urgent urgency: urgentie
+duration period: duur termijn periode | special: bijzondere | central: rijkswege rijk | category categories: categorieen
+social: sociale | ban banned prohibited forbidden: verboden verbod | ministerial: ministeriele regeling
 """
 
 

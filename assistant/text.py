@@ -8,7 +8,9 @@ from functools import lru_cache
 
 import Stemmer
 
-# Snowball's Dutch stop words plus the question words that carry no topic.
+# Snowball's Dutch stop words plus the question words that carry no topic, and English function
+# words (NLTK's list, as in bm25s, without those that say something about a figure: more, over,
+# before, all …; written out so a figure question does not import bm25s).
 DUTCH_STOPWORDS = frozenset(
     """de en van ik te dat die in een hij het niet zijn is was op aan met als voor had er maar om hem
     dan zou of wat mijn men dit zo door over ze zich bij ook tot je mij uit der daar haar naar heb hoe
@@ -16,7 +18,11 @@ DUTCH_STOPWORDS = frozenset(
     toen moet ben zonder kan hun dus alles onder ja eens hier wie werd altijd doch wordt wezen kunnen
     ons zelf tegen na reeds wil kon niets uw iemand geweest andere hoeveel welke welk wanneer waar
     the of and a an to in is are was were what how many much which when who does do for on at by be
-    with from that this as it there their""".split()
+    with from that this as it there their would could might may shall
+    about am any because been being both but can did doing each had has have having he her here hers
+    herself him himself his if into its itself just me my myself or our ours ourselves she should so
+    some such than them themselves then these they those through too we were where which while whom
+    why will you your yours yourself yourselves""".split()
 )
 # maxCacheSize 0: PyStemmer's own word cache (10,000 words, trimmed only at 12,000, ~250 B each) would
 # keep every new word of every question a second time; the bounded lru_cache of _stem is the one cache.
@@ -43,21 +49,6 @@ def normalize_name(text: str) -> str:
 
 def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", fold(text).replace(".", ""))
-
-
-def tokens(text: str, compounds: "Decompounder | None" = None) -> list[str]:
-    """Folded, stemmed content words (numbers kept: '2024-II' and '96.000' are searchable).
-
-    With a decompounder, a Dutch compound also yields its parts: 'opvangplekken' → opvang, plekken.
-    """
-    out = []
-    for w in words(text):
-        if w in DUTCH_STOPWORDS or (len(w) < 2 and not w.isdigit()):
-            continue
-        out.append(_stem(w))
-        if compounds is not None:
-            out.extend(_stem(part) for part in compounds(w))
-    return out
 
 
 def units(text: str, compounds: "Decompounder", skip=frozenset(), same: dict[str, str] | None = None
