@@ -23,6 +23,7 @@ PER_UNIT = {"maanden": "maand", "jaar": "jaar"}  # the span a change is divided 
 POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hold (db/SOURCES.md)
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
 TEXT_MIN_COVERAGE = 0.5  # share of the question's (IDF-weighted) words a passage must contain
+AGREED_MIN_COVERAGE = 0.35  # …or this much, when BM25 and e5 each rank that passage first
 SECOND_PASSAGE_MARGIN = 0.05  # a second passage of the same section, nearly as well covered, is quoted too
 
 TEXT = {
@@ -385,6 +386,10 @@ class Executor:
             hits = named + [h for h in hits if h not in named]
         covered = [(h, self.tools.coverage(question, h)) for h in hits[:max(3, len(named))]]
         passages = [h for h, c in covered if c >= TEXT_MIN_COVERAGE]
+        if not passages and covered and covered[0][1] >= AGREED_MIN_COVERAGE \
+                and self.tools.index.agreed(self.intent.question, doc_ids) == covered[0][0].chunk_id:
+            # said in other words than the passage's: words and meaning, searched apart, agree on it
+            passages = [covered[0][0]]
         if len(passages) > 1:  # a second passage only from the same section, and as well covered
             first = next(c for h, c in covered if h is passages[0])
             passages = [passages[0], *[h for h, c in covered[1:] if h in passages[1:] and c >= first - SECOND_PASSAGE_MARGIN

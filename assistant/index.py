@@ -325,6 +325,15 @@ class Index:
         best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
         return [self._citation(row, score, groups) for row, score in best]
 
+    def agreed(self, query: str, doc_ids: list[str] | None = None) -> str | None:
+        """The passage both BM25 and the embeddings rank first on their own (its chunk id), if any:
+        independent evidence that a question put in other words is about it."""
+        if not self.dense:
+            return None
+        lexical = self.search(query, k=1, doc_ids=doc_ids, mode="lexical")
+        dense = self.search(query, k=1, doc_ids=doc_ids, mode="dense")
+        return lexical[0].chunk_id if lexical and dense and lexical[0].chunk_id == dense[0].chunk_id else None
+
     def _rows(self, doc_ids):
         if doc_ids is None:
             return None

@@ -341,6 +341,9 @@ def test_text_answer_quotes_its_passage(assistant):
         # "denken", "maken" carry no topic; "hoe lang … maximaal" is the law's "duur van ten hoogste"
         ("Wij denken erover een huisvestingsverordening te maken; hoe lang mag die maximaal gelden?", "Artikel 4",
          ["vier jaar"]),
+        # English in other words than the law's: covered for a third, but BM25 and e5 each rank it first
+        ("Under what condition may the minister designate categories of home seekers whose housing needs special "
+         "care from central government?", "Artikel 31", ["bijzondere zorg van rijkswege"]),
         # "vanaf wanneer" is not answered by an age (18 jaar oud); the next passage of the section is quoted too
         ("Vanaf wanneer tellen amv met een verblijfsvergunning in de kso van Nidos mee voor de taakstelling van een "
          "gemeente?", "Kleinschalige opvang voor amv met verblijfsstatus", ["direct mee"]),

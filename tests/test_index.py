@@ -134,6 +134,19 @@ def test_quote_goes_on_with_a_sentence_that_refers_back(bundled):
     assert "De verplichting is afhankelijk van inwerkingtreding" in c.quote and "Suwinet" in c.quote
 
 
+@pytest.mark.parametrize(
+    "query, agreed",
+    [
+        ("Under what condition may the minister designate categories of home seekers whose housing needs special "
+         "care from central government?", "#artikel-31#"),  # English: BM25 via the glossary, e5 by meaning
+        ("Hoeveel kost een brood?", None),  # nothing the sources say: the two rankers go their own ways
+    ],
+)
+def test_agreed_passage_is_the_one_both_rankers_put_first(bundled, query, agreed):
+    found = bundled.agreed(query)
+    assert (found is None) if agreed is None else (agreed in found)
+
+
 def test_quote_keeps_the_list_a_sentence_announces(bundled):
     [c] = bundled.search("Waarover mag de gemeenteraad bij verordening regels geven?", k=1)
     assert c.quote.endswith("b. wijzigingen in de bestaande woonruimtevoorraad.") and "goedkope woonruimte" in c.quote
