@@ -398,14 +398,15 @@ class Executor:
             # by its quoted sentence first: an article's passages share one long chunk of words
             passages = [max((hc for hc in covered if hc[0] in named),
                             key=lambda hc: (self.tools.coverage(question, hc[0], quote_only=True), hc[1]))[0]]
-        if passages and asks_amount(self.intent.text) and not asks_who(self.intent.text) \
+        if passages and asks_amount(self.intent.ask) and not asks_who(self.intent.ask) \
                 and not self.intent.asks_when and not any(states_a_number(h.quote) for h in passages[:2]):
             passages = []  # "hoeveel …?" is not answered by a passage without a number ("wie/wanneer …?" may be)
         if not passages:
             m = self.plan.catalogue.get(self.plan.metric) if self.plan.metric else None
             # no passage says it, but a key figure does; "wie …?" and yes/no questions are never answered
             # by a figure alone, and "wanneer …?" only by a date or a span ("2 jaar na …")
-            if m is not None and m.table == "kerncijfers" and not asks_who(self.intent.text) and not self.intent.yes_no \
+            if m is not None and m.table == "kerncijfers" and not asks_who(self.intent.ask) and not self.intent.yes_no \
+                    and not has_phrase(self.intent.ask, lexicon()["why_cues"]) \
                     and (not self.intent.asks_when or m.unit in WHEN_UNITS):
                 return self._kerncijfer()
             if self.plan.reason in {"need_place", "own_place"}:

@@ -63,6 +63,9 @@ def typo_edits(key: str) -> int:
 
 PLACE_FIGURE_WORDS = frozenset({"taakstelling", "taakstellingen", "inwoners", "inwonertal"})  # terse Dutch
 # questions put the place right after these ("taakstelling gent 2024-II")
+# …and a capitalised name right after the verb of a figure question is one ("Hoeveel inwoners heeft Aken?")
+PLACE_VERBS = frozenset({"heeft", "hebben", "heb", "krijgt", "krijgen", "moet", "moeten", "ligt", "is", "has", "have",
+                         "does", "gets", "get", "must"})
 PLACE_PREPOSITIONS = frozenset({"van", "in", "voor", "uit", "bij", "of", "for", "from", "at", "gemeente",
                                 "provincie", "municipality", "province"})
 
@@ -141,7 +144,8 @@ class PlaceResolver:
     def unknown(self, question: str, found: list[PlaceMention]) -> list[str]:
         """Names after 'van', 'in', 'for' … that are no place we know: 'Antwerpen'. Capitalised, or,
         in a question with no place at all, an unknown word right after a per-place figure
-        ('taakstelling gent 2024-II') that is no misspelling of a word we know."""
+        ('taakstelling gent 2024-II') or a capitalised one right after its verb ('heeft Aken'), that is
+        no misspelling of a word we know."""
         taken = {m.start for m in found}
         tokens = [(m.group(), m.start()) for m in re.finditer(r"[\w'’-]+", question)]
         names = []
@@ -159,11 +163,18 @@ class PlaceResolver:
                         and not any(head in cues for cues in KIND_CUES.values()):
                     continue  # one name of several words: "House of Representatives", "Raad van State"
                 names.append(word)
-            elif not found and (before in PLACE_FIGURE_WORDS or word[:1].isupper()) and not self._misspelt(key) and not any(
+            elif not found and (before in PLACE_FIGURE_WORDS or (word[:1].isupper() and before in PLACE_VERBS
+                                                                   and not self._opens_sentence(question, start))) \
+                    and not self._misspelt(key) and not any(
                     part.isupper() or normalize_name(part) in self.vocabulary for part in re.split(r"[-'’]", word) if part):
                 # 'taakstelling gent 2024-II', 'Hoeveel inwoners heeft Brussel?': no place we know
                 names.append(word)
         return names
+
+    @staticmethod
+    def _opens_sentence(question: str, start: int) -> bool:
+        """A capital after '.', '?' or '!' is the sentence's, not a name's ('… nodig? Heb ik …')."""
+        return bool(re.search(r"[.!?]\s*$", question[:start]))
 
     def _misspelt(self, key: str) -> bool:
         """A misspelling of a word we know; a short name ("Aken") is one letter from many words."""

@@ -137,8 +137,8 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         p.kind, p.metric = "kerncijfer", metric.metric  # a catalogued statement, said in the asker's language
         return p
     if (intent.asks_text or pinned_elsewhere or intent.article) and not regional and not ranking and (
-            not asks_amount(text) or pinned_elsewhere or intent.article
-            or asks_who(text)):
+            not asks_amount(intent.ask) or pinned_elsewhere or intent.article
+            or asks_who(intent.ask)):
         # "Wat is een vergunninghouder?", "Wie bepaalt …": a passage answers; a strong figure
         # match stays as the fallback when no passage does
         p.kind = "text"
@@ -216,7 +216,7 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
             # "Wat is de Spreidingswet?": a place-level figure without a place may still be a
             # question a passage answers; without one, the answer asks for the place
             p.reason = "own_place" if has_phrase(text, lexicon()["own_place_cues"]) else "need_place"  # "mijn gemeente"
-            p.kind = "text" if not asks_amount(text) else "abstain"
+            p.kind = "text" if not asks_amount(intent.ask) else "abstain"
             return p
         p.places = regional
         p.kind = "places"

@@ -117,6 +117,7 @@ class Intent:
     typed: list[float] = field(default_factory=list)  # numbers the asker typed, not those of dates or periods
     segments: list[str] = field(default_factory=list)  # the sides of a comparing question
     topic: str = ""  # the question without its periods, places and pinned source: what is asked about
+    ask: str = ""  # the sentence that asks (normalised): "Wij zijn een gemeente in Zeeland. Moeten wij …?"
 
 
 def detect_language(text: str) -> str:
@@ -229,10 +230,19 @@ def with_years(periods: list[Period], context: list[Period]) -> list[Period]:
             for pr in periods if years or not pr.value.startswith("????")]
 
 
+def asked_sentence(question: str) -> str:
+    """Of several sentences, the one that asks (the last with a question mark, else the last): what
+    comes before it is context ("Wij zijn een kleine gemeente en …"), not the shape of the question."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", question.strip()) if s.strip()]
+    asking = [s for s in sentences if "?" in s]
+    return (asking or sentences or [question])[-1]
+
+
 def understand(question: str, places: list[PlaceMention]) -> Intent:
     lex = lexicon()
     folded = fold(question)[:MAX_QUESTION_CHARS]
-    intent = Intent(question=question, language=detect_language(question), text=normal(question))
+    intent = Intent(question=question, language=detect_language(question), text=normal(question),
+                    ask=normal(asked_sentence(question)))
     pin = PIN.search(folded)
     if pin:
         months = lex["months"]
@@ -294,9 +304,10 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
         referring = referring.replace(phrase, " ")
     intent.asks_when = bool(WHEN.search(referring))
     # a question that opens with its verb asks yes or no ("Tellen de azc's mee …?"): a passage answers
-    intent.yes_no = bool(words) and (words[0] in lex["yes_no_openers"]
-                                     or any(" ".join(words).startswith(f"{p} ") for p in lex["yes_no_phrases"]))
-    intent.asks_text = (has_phrase(text, lex["text_cues"]) or intent.yes_no) and not intent.asks_when
+    asks = intent.ask.split()
+    intent.yes_no = bool(asks) and (asks[0] in lex["yes_no_openers"]
+                                    or any(" ".join(asks).startswith(f"{p} ") for p in lex["yes_no_phrases"]))
+    intent.asks_text = (has_phrase(intent.ask, lex["text_cues"]) or intent.yes_no) and not intent.asks_when
     splitters = sorted(lex["splitters"], key=len, reverse=True)
     pattern = r"\b(?:" + "|".join(re.escape(w) for w in splitters) + r")\b"
     parts = [p.strip(" ,.?") for p in re.split(pattern, fold(question)) if p.strip(" ,.?")]

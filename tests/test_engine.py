@@ -318,6 +318,26 @@ def test_text_answer_quotes_its_passage(assistant):
 
 
 @pytest.mark.parametrize(
+    "question",
+    [
+        # context first, then the question: its shape is that of the last sentence ("Met wie …?")
+        "Onze gemeente heeft een leeg schoolgebouw dat misschien geschikt is voor jonge statushouders. "
+        "Met wie kunnen we contact opnemen?",
+        "Waarom moeten Oekraïners met een baan nu ineens meebetalen aan hun opvang?",  # a reason, not 105 euro
+    ],
+)
+def test_who_and_why_are_never_answered_by_a_figure_alone(assistant, question):
+    answer = ask(assistant, question)
+    assert answer.kind in {"text", "abstain"} and not answer.figures
+
+
+def test_the_asking_sentence_gives_the_question_its_shape(assistant):
+    answer = ask(assistant, "Wij zijn een kleine gemeente in Drenthe. Wie beslist over de indeling van woningzoekenden "
+                            "in urgentiecategorieën?")
+    assert answer.kind == "text" and any(c.section.endswith("Artikel 13") for c in answer.citations)
+
+
+@pytest.mark.parametrize(
     "question,section,words",
     [
         # the frame of a definition question is not what the passage must contain

@@ -62,3 +62,15 @@ def test_longer_names_may_carry_more_typing_errors(word, edits):
 )
 def test_a_name_of_several_words_is_no_unknown_place(assistant, question, unknown):
     assert assistant.places.unknown(question, assistant.places.find(question)) == unknown
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Ik wil mijn woning opdelen in drie woningen. Heb ik daarvoor een vergunning nodig?",  # a sentence's capital
+        "Veel Oekraïners wonen hier bij gastgezinnen. Hoeven wij als gemeente dan niets te doen?",
+        "Wij verbouwen met Rijksgeld een oud kantoor tot opvang.",  # capitalised, but not where a place would stand
+    ],
+)
+def test_a_capitalised_word_is_not_for_that_an_unknown_place(assistant, question):
+    assert assistant.places.unknown(question, assistant.places.find(question)) == []
