@@ -93,6 +93,14 @@ TEXT = {
 KIND_EN = {"provincie": "province", "veiligheidsregio": "safety region"}
 
 
+def without_cues(question: str) -> str:
+    """The question without its frame ("wat wordt verstaan onder"): what a passage must cover."""
+    bare = f" {question} "
+    for cue in sorted(lexicon()["text_cues"], key=len, reverse=True):
+        bare = bare.replace(f" {fold(cue)} ", " ")
+    return " ".join(bare.split()) or question
+
+
 def states_a_number(text: str) -> bool:
     numbers = lexicon()["number_words"]
     return any(m.kind == "number" for m in numbers_in_text(text)) or any(w in numbers for w in words(text))
@@ -371,11 +379,10 @@ class Executor:
     def _text(self) -> Answer:
         """An extractive answer: the passages that cover the question, quoted, with their source."""
         # the passage must cover what is asked about, not the frame of the question ("wat wordt verstaan onder")
-        question = self.intent.topic or self.intent.question
-        bare = f" {question} "
-        for cue in sorted(lexicon()["text_cues"], key=len, reverse=True):
-            bare = bare.replace(f" {fold(cue)} ", " ")
-        question = " ".join(bare.split()) or question
+        question = without_cues(self.intent.topic or self.intent.question)
+        # a question after context ("Onze gemeente heeft een leeg pand. Met wie …?"): the context finds the
+        # passages, the asking sentence alone may be what one of them covers
+        asking = without_cues(self.intent.ask) if self.intent.ask != self.intent.text else None
         doc_ids = None
         if self.intent.pin is not None:
             doc_ids = [d for d, row in self.tools.documents.items() if row["type"] == self.intent.pin.doc_type] or None
@@ -384,7 +391,8 @@ class Executor:
         if self.intent.article:  # "artikel 29": that article first, whatever else matches
             named = [h for h in hits if h.section.rstrip().endswith(f"Artikel {self.intent.article}")]
             hits = named + [h for h in hits if h not in named]
-        covered = [(h, self.tools.coverage(question, h)) for h in hits[:max(3, len(named))]]
+        covered = [(h, max(self.tools.coverage(question, h), self.tools.coverage(asking, h) if asking else 0.0))
+                   for h in hits[:max(3, len(named))]]
         passages = [h for h, c in covered if c >= TEXT_MIN_COVERAGE]
         if not passages and covered and covered[0][1] >= AGREED_MIN_COVERAGE \
                 and self.tools.index.agreed(self.intent.question, doc_ids) == covered[0][0].chunk_id:

@@ -361,6 +361,9 @@ def test_the_asking_sentence_gives_the_question_its_shape(assistant):
         # "denken", "maken" carry no topic; "hoe lang … maximaal" is the law's "duur van ten hoogste"
         ("Wij denken erover een huisvestingsverordening te maken; hoe lang mag die maximaal gelden?", "Artikel 4",
          ["vier jaar"]),
+        # context, then the question: the context finds the passage, the asking sentence is what it covers
+        ("Wij hebben als gemeente een leeg pand dat misschien geschikt is voor jonge statushouders zonder ouders. "
+         "Met wie kunnen we contact opnemen?", "Kleinschalige opvang voor amv met verblijfsstatus", ["bureauopvang"]),
         # English in other words than the law's: covered for a third, but BM25 and e5 each rank it first
         ("Under what condition may the minister designate categories of home seekers whose housing needs special "
          "care from central government?", "Artikel 31", ["bijzondere zorg van rijkswege"]),
