@@ -143,10 +143,17 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         # match stays as the fallback when no passage does
         p.kind = "text"
         strong = metric is not None and score_of(matches, metric) >= TEXT_FALLBACK
-        if strong and metric.unit in DURATION_UNITS and has_phrase(text, lexicon()["duration_cues"]) \
-                and not pinned_elsewhere and not intent.article:
-            p.kind, p.metric = "kerncijfer", metric.metric  # "hoe lang mag …?": the span is the answer
-            return p
+        if has_phrase(intent.ask, lexicon()["duration_cues"]) and not pinned_elsewhere and not intent.article:
+            # "hoe lang mag …?", "hoe lang geldt …?": a span, or the date it runs until, is the answer
+            spans = [m for m in matches[:5] if m.score >= max(TEXT_FALLBACK, matches[0].score - PERIOD_MARGIN)
+                     and (m.metric.unit in DURATION_UNITS
+                          or (m.metric.unit == "datum" and qualifiers.get(m.metric.metric, set()) & END_QUALIFIERS))]
+            # nearly tied, the end date wins: "tot en met 4 maart 2026" over "met een jaar verlengd"
+            ends = [m for m in spans if m.metric.unit == "datum" and m.score >= spans[0].score - AMBIGUITY_MARGIN] if spans else []
+            spans = ends[:1] + spans
+            if spans:
+                p.kind, p.metric = "kerncijfer", spans[0].metric.metric
+                return p
         p.metric = metric.metric if strong and not pinned_elsewhere else None
         return p
     named = metric is not None and next((m.lexical for m in matches if m.metric is metric), 0.0) >= FOLLOWUP_NAMED
@@ -324,6 +331,8 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     for _, _, phrase in typed_spans(asked):
         asked = asked.replace(f" {phrase} ", " ")
     wanted = {unit for unit, cues in lexicon()["units"].items() if has_phrase(asked, cues)}
+    if has_phrase(intent.ask, lexicon()["duration_cues"]):
+        wanted |= DURATION_UNITS | {"datum"}  # "hoe lang moet je wachten": a span or a date, not a count
     if wanted:
         # "Hoeveel kost …" can only be answered by an amount of money, whatever else matches.
         pool = [m for m in pool if m.metric.unit in wanted or m.metric.table == UNAVAILABLE]
@@ -349,12 +358,12 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     if not regional and not ranking:
         # A place-level figure asked without a place ("hoeveel statushouders moeten gemeenten samen
         # huisvesten"): the national figure answers it, if the catalogue has one close enough.
-        top = matches[0].metric
-        national = [m for m in matches if m.metric.metric == top.part_of and m.metric.table == "kerncijfers"]
+        top = pool[0].metric  # (of the figures in the unit asked: "how much money" is no count of places)
+        national = [m for m in pool if m.metric.metric == top.part_of and m.metric.table == "kerncijfers"]
         if top.table in PLACE_TABLES and national:  # its national whole (metrics.csv part_of)
-            if matches[0].score >= ANSWER_THRESHOLD:  # the same figure, asked nationally
+            if pool[0].score >= ANSWER_THRESHOLD:  # the same figure, asked nationally
                 return national[0].metric
-            pool = national + [m for m in matches if m.metric.table == "kerncijfers" and m not in national]
+            pool = national + [m for m in pool if m.metric.table == "kerncijfers" and m not in national]
     if intent.periods and pool[0].metric.table == "kerncijfers":
         # Among near-equal candidates, the one that has a figure for the asked period wins.
         near = [m for m in pool[:8] if m.score >= pool[0].score - PERIOD_MARGIN and m.metric.table == "kerncijfers"]

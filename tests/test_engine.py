@@ -248,6 +248,8 @@ def test_membership_in_other_words(assistant, question, region):
         "What is the average house price in Zwolle?",  # not the law's definition of a rent
         "Wie is de burgemeester van de gemeente Westerwolde?",  # the role is in the sources, not the person
         "How many unaccompanied minors arrived in the Netherlands in 2023?",  # places, not arrivals
+        "How much money per reception place does a municipality receive under the Spreidingswet?",  # money, not places
+        "Hoe lang moet een statushouder gemiddeld wachten voordat hij een huurwoning krijgt?",  # a span, not a count
     ],
 )
 def test_declines_what_only_looks_like_a_figure_we_hold(assistant, question):
@@ -387,6 +389,7 @@ def test_text_answers_find_the_passage_in_other_words(assistant, question, secti
         "Tot wanneer geldt de tijdelijke bescherming?",
         "Klopt het dat de tijdelijke bescherming voor Oekraïners op 4 maart 2025 afloopt?",  # the older date, put to the test
         "Is het waar dat de RTB op 4 maart 2025 afloopt?",
+        "Hoe lang geldt de tijdelijke bescherming?",  # "hoe lang … geldt": the date it runs until
     ],
 )
 def test_newest_source_wins_and_older_is_named(assistant, question):
