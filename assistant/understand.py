@@ -260,7 +260,7 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
         intent.shift_text = shift.group(0)
         folded = folded[: shift.start()] + " " + folded[shift.end():]  # "jaar" is no topic here
     for mention in places:  # "Bergen op Zoom" must not be read as a period or number
-        folded = folded.replace(fold(mention.text), " ")
+        folded = re.sub(rf"(?<!\w){re.escape(fold(mention.text))}(?!\w)", " ", folded)  # "Ede", not in "tweede"
     intent.periods, rest = parse_periods(folded)
     kind_words = set(lex["place_kind_words"])
     rest = re.sub(r"(?<=\w)['’]s\b", "s", rest)  # veiligheidsregio's → veiligheidsregios, not "… s"
