@@ -208,6 +208,9 @@ allocate allocated allocation assign assigned: toewijzing verlening | looking se
 condition conditions requirement requirements: voorwaarden eisen | rule rules: regels | urgent urgency: urgentie
 duration period: duur termijn periode | special: bijzondere | central: rijkswege rijk | category categories: categorieen
 social: sociale | ban banned prohibited forbidden: verboden verbod | ministerial: ministeriele regeling
+beboeten beboet bekeuren: boete | runnen beheren draaien: exploitatie beheer | huisbaas huisbazen: verhuurder eigenaar
+opdelen opsplitsen: splitsen verbouwen | stopzetten stoppen afpakken: intrekken beeindigen | meebetalen: bijdrage betalen
+uitgeven: besteden | gastgezin gastgezinnen: particuliere | dorp dorpen: gemeente gemeenten | verdienen: inkomsten
 """
 
 
