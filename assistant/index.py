@@ -135,88 +135,13 @@ class Tokenizer:
         return out
 
 
-# English questions meet Dutch documents: BM25 only sees the Dutch words, and e5-small bridges
-# the languages poorly for short questions. This glossary of the domain's vocabulary adds the
-# Dutch terms to an English question before it is ranked (both rankers) and quoted. The last
-# lines are Dutch words the documents express otherwise (a law gives a formula, not a calculation).
-GLOSSARY = """
-asylum: asiel asielzoekers | seeker seekers: asielzoekers | reception: opvang opvangplekken
-shelter shelters: opvang opvanglocatie | accommodation: opvang accommodatie huisvesting
-places place beds bed spots: plekken opvangplekken | capacity: capaciteit capaciteitsbehoefte
-housing housed house: huisvesting huisvesten woonruimte | home homes dwelling dwellings: woning woonruimte
-holder holders: statushouders vergunninghouders | permit permits licence license: vergunning
-residence: verblijfsvergunning verblijfsstatus verblijf | refugee refugees: vluchtelingen statushouders
-municipality municipalities municipal: gemeente gemeenten gemeentelijke | province provinces provincial: provincie provinciale
-mayor mayors: burgemeester burgemeesters | aldermen alderman: wethouders | council: gemeenteraad
-commissioner commissioners: commissarissen | king: koning | cabinet government: kabinet rijk
-secretary: staatssecretaris | minister: minister | law act statute: wet | bill: wetsvoorstel
-article: artikel | quota target targets task: taakstelling opgave | forecast forecasts projection prognosis: prognose
-estimate estimated: raming | inflow influx intake: instroom | outflow: uitstroom | throughput transit: doorstroom doorstroomlocatie
-unaccompanied minors minor: amv minderjarige alleenstaande | youth young children: jongeren kinderen
-ukraine ukrainian ukrainians: oekraine oekraiense | displaced: ontheemden | temporary: tijdelijke
-protection: bescherming | directive: richtlijn | extended extension extend: verlengd verlenging verlengen
-emergency: noodrecht staatsnoodrecht | responsible responsibility: verantwoordelijk verantwoordelijkheid
-contribution fee: bijdrage | pay paid: betalen bijdrage | income earnings: inkomsten inkomen
-allowance: leefgeld | energy utilities electricity: gas water elektra | cost costs: kosten
-conversion renovation renovations: verbouwingen transitiekosten | grant grants subsidy payment payments: uitkering uitkeringen vergoedingen
-money funding funds: euro miljoen financiering | spend spent: besteden | fine fines penalty: boete
-population inhabitants residents: inwoners bevolking bevolkingscijfers | formula: formule
-calculate calculated computed: formule uitkomst | rounded: afgerond | half: helft halfjaar kalenderhalfjaar
-first: eerste | second: tweede | third: derde
-report: verslag | distribution distributed spread spreading: verdeling spreiding verdeeld verdeelbesluit
-allocation: verdeelbesluit verdeling | designate designated: aanwijzen | letter: brief
-signed signature: groet | annex annexes appendix attachment: bijlage bijlagen | small: kleinschalige
-return: terugkeer | departure leave: vertrek | stay: verblijf | long: langere | term: termijn
-away absent absence: afwezig | days: dagen | months: maanden | year years: jaar jaren
-inspector supervisor: toezichthouder | enter: binnen treden | consent permission: toestemming
-ordinance bylaw regulation: verordening huisvestingsverordening | backlog arrears: achterstand
-war: oorlog | russia: rusland | european: europese | measures: maatregelen | registered: ingeschreven
-merger mergers reorganisation: herindeling indeling | voluntary voluntarily: vrijwillig
-agree agreement agreements: afspraken | regional: regietafels | minimum least: minimaal
-force effect: werking kracht | when: datum | freely free: vrij | rent renting: gebruik geven
-administrative: bestuurlijke bestuursrechtelijke | maximum highest: hoogste maximaal
-enforce enforces enforcement: handhaving handhaven | supervise supervision oversight supervisor: toezicht toezichthouder
-obligation obliged obligatory mandatory compulsory required: verplicht verplichting | effort efforts: inspanning inspanningsverplichting
-executive board: college gedeputeerde | publish published announce announced: bekendmaken bekendgemaakt gepubliceerd
-decide decision decides: besluit besluiten | apply application applicant: aanvraag aanvrager
-refuse refused refusal: weigeren geweigerd | withdraw withdrawn revoke revoked: intrekken ingetrokken
-purchase buy sale sell: koop koopprijs verkoop | price: prijs | tenant tenants: huurders | owner landlord: eigenaar verhuurder
-corporation corporations association associations: corporaties woningcorporaties instellingen | affordable cheap: goedkope
-shortage scarcity: schaarste | region: regio woningmarktregio | national nationwide: landelijk nederland
-ministry: ministerie | justice: justitie | security: veiligheid | interior: binnenlandse | migration: migratie
-integration: integratie | participation: participatie | job jobs employment: werk | education: onderwijs
-care health medical: zorg medische | food catering meals: eetgeld catering | week weekly: week | month monthly: maand
-evaluate evaluated evaluation: evaluatie geevalueerd | summer: zomer | invasion: invasie | nationality: nationaliteit
-number amount: aantal | total: totaal | expected expectation expect: verwachting verwacht | need needed needs demand: behoefte nodig
-realise realised realize realized built: realiseren gerealiseerd | location locations site sites: locatie locaties
-building buildings premises: pand panden | reclaim recover repay repaid: terugvorderen vordert | inflation: inflatie
-compensation compensate: compensatie vergoeding | exception exempt: uitzondering | transitional: overgangsbepalingen
-amend amended amendment: wijziging gewijzigd | consultation: consultatie | parliament: kamer | proposal: voorstel wetsvoorstel
-phase phases stage: fase fasen | socioeconomic: sociaaleconomische | cycle: cyclus | again: opnieuw | reason why: omdat reden
-berekend berekenen berekent berekening: formule uitkomst | calculation: formule uitkomst
-statushouder statushouders: vergunninghouder vergunninghouders | vergunninghouder vergunninghouders: statushouder statushouders
-inwonertal inwonertallen: inwoners bevolkingscijfers | tussentijds: tussendoor | aangepast aanpassen aanpassing: wijzigingen gewijzigd
-herindeling herindelingen: wijziging gemeentelijke indeling | samen: gezamenlijk | buurgemeente buurgemeenten: gemeenten
-stappen stap: fasen fase
-transition: transitiekosten | end ends ended expire expires expiry: einde eindigt afloop | after: na
-gepubliceerd publiceren publiceert: bekendgemaakt bekendgemaakte bekendmaking | terecht: contact
-binding: gebonden | regionale: woningmarktregio regio
-lang: duur termijn | maximaal hooguit: hoogste | minimaal tenminste: minste | genoeg: voldoende voldoet
-verhuren verhuurt: gebruik geven | azc azcs asielzoekerscentrum: opvang opvanglocatie opvangplekken
-priority precedence: voorrang | tie ties bond bonds connection: binding gebonden | local: lokale plaatselijke
-allocate allocated allocation assign assigned: toewijzing verlening | looking seeking search: woningzoekenden zoeken
-condition conditions requirement requirements: voorwaarden eisen | rule rules: regels | urgent urgency: urgentie
-duration period: duur termijn periode | special: bijzondere | central: rijkswege rijk | category categories: categorieen
-social: sociale | ban banned prohibited forbidden: verboden verbod | ministerial: ministeriele regeling
-beboeten beboet bekeuren: boete | runnen beheren draaien: exploitatie beheer | huisbaas huisbazen: verhuurder eigenaar
-opdelen opsplitsen: splitsen verbouwen | stopzetten stoppen afpakken: intrekken beeindigen | meebetalen: bijdrage betalen
-uitgeven: besteden | gastgezin gastgezinnen: particuliere | dorp dorpen: gemeente gemeenten | verdienen: inkomsten
-"""
+GLOSSARY = Path(__file__).with_name("glossary.txt")  # English and people's words → the documents' Dutch
 
 
 def _glossary() -> dict[str, list[str]]:
     table = {}
-    for entry in GLOSSARY.replace("\n", " | ").split("|"):
+    lines = [line for line in GLOSSARY.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    for entry in " | ".join(lines).split("|"):
         if ":" in entry:
             english, dutch = entry.split(":")
             for word in english.split():
