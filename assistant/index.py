@@ -178,6 +178,7 @@ class Index:
         self._idf: np.ndarray | None = None
         self._defines: dict[int, set[str]] = {}
         self._stamp: int | None = None
+        self._firsts: tuple = (None, (None, None))  # the last hybrid search: (query, doc ids), each ranker's first row
         self._load()
 
     @classmethod
@@ -241,6 +242,8 @@ class Index:
             rankings.append(self._lexical(tokens, depth, doc_ids))
         if mode in ("hybrid", "dense") and self.dense:
             rankings.append(self._vector(expanded, depth, doc_ids))
+        if mode == "hybrid" and len(rankings) == 2:  # each ranker's first, for agreed()
+            self._firsts = ((query, tuple(doc_ids or ())), tuple(r[0] if r else None for r in rankings))
         fused: dict[int, float] = {}
         for ranking in rankings:
             for rank, row in enumerate(ranking):
@@ -258,9 +261,12 @@ class Index:
         independent evidence that a question put in other words is about it."""
         if not self.dense:
             return None
-        lexical = self.search(query, k=1, doc_ids=doc_ids, mode="lexical")
-        dense = self.search(query, k=1, doc_ids=doc_ids, mode="dense")
-        return lexical[0].chunk_id if lexical and dense and lexical[0].chunk_id == dense[0].chunk_id else None
+        key, firsts = self._firsts
+        if key != (query, tuple(doc_ids or ())):  # not the search just made: rank again
+            self.search(query, k=1, doc_ids=doc_ids)
+            key, firsts = self._firsts
+        lexical, dense = firsts
+        return self.chunks[lexical]["chunk_id"] if lexical is not None and lexical == dense else None
 
     def _rows(self, doc_ids):
         if doc_ids is None:
