@@ -17,7 +17,7 @@ from .places import Place
 from .planner import COUNTS, WHEN_UNITS, Plan
 from .text import fold, words
 from .tools import Tools, compute
-from .understand import MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_phrase, lexicon, parse_periods
+from .understand import MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_phrase, lexicon, padded, parse_periods
 
 PER_UNIT = {"maanden": "maand", "jaar": "jaar"}  # the span a change is divided by, and the rate's "per …"
 POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hold (db/SOURCES.md)
@@ -97,7 +97,7 @@ def without_cues(question: str) -> str:
     """The question without its frame ("wat wordt verstaan onder"): what a passage must cover."""
     bare = f" {question} "
     for cue in sorted(lexicon()["text_cues"], key=len, reverse=True):
-        bare = bare.replace(f" {fold(cue)} ", " ")
+        bare = bare.replace(padded(cue), " ")
     return " ".join(bare.split()) or question
 
 

@@ -30,13 +30,18 @@ def normal(text: str) -> str:
     return " " + re.sub(r"[^a-z0-9]+", " ", fold(text)).strip() + " "
 
 
+@lru_cache(maxsize=8192)  # the lexicon's phrases: folded once, not on every question
+def padded(phrase: str) -> str:
+    return f" {fold(phrase)} "
+
+
 def has_phrase(text: str, phrases) -> bool:
-    return any(f" {fold(p)} " in text for p in phrases)
+    return any(padded(p) in text for p in phrases)
 
 
 def asks_who(text: str) -> bool:
     """'Wie beslist …?', 'Who decides …?': the question opens with it ('refugees who have …' does not ask who)."""
-    return any(text.startswith(f" {fold(p)} ") for p in lexicon()["actor_cues"])
+    return any(text.startswith(padded(p)) for p in lexicon()["actor_cues"])
 
 
 def asks_amount(text: str) -> bool:
@@ -46,7 +51,7 @@ def asks_amount(text: str) -> bool:
     if not has_phrase(text, lex["quantity_words"]):
         return False
     heads = [c for c in lex["text_cues"] if c not in lex["open_frames"]]
-    return not any(text.startswith(f" {fold(c)} ") for c in heads)
+    return not any(text.startswith(padded(c)) for c in heads)
 
 
 @dataclass(frozen=True)
@@ -288,7 +293,7 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     # "most recent" / "meest recente" asks for the newest statement, not the highest value
     ops_text = text
     for phrase in lex["now"]:
-        ops_text = ops_text.replace(f" {fold(phrase)} ", " ")
+        ops_text = ops_text.replace(padded(phrase), " ")
     intent.operations = {op for op, words in lex["operations"].items() if has_phrase(ops_text, words)}
     if intent.top_n:
         intent.operations.add("lowest" if has_phrase(text, lex["operations"]["lowest"]) else "highest")
