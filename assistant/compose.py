@@ -386,7 +386,7 @@ class Executor:
         doc_ids = None
         if self.intent.pin is not None:
             doc_ids = [d for d, row in self.tools.documents.items() if row["type"] == self.intent.pin.doc_type] or None
-        hits = self.tools.retrieve(self.intent.question, k=12 if self.intent.article else 4, doc_ids=doc_ids)
+        hits = self.tools.retrieve(self.intent.question, k=12 if self.intent.article else 3, doc_ids=doc_ids)
         named = []
         if self.intent.article:  # "artikel 29": that article first, whatever else matches
             named = [h for h in hits if h.section.rstrip().endswith(f"Artikel {self.intent.article}")]
