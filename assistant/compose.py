@@ -19,6 +19,7 @@ from .text import fold, words
 from .tools import Tools, compute
 from .understand import MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_phrase, lexicon, padded, parse_periods
 
+COA_METRICS = {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}
 PER_UNIT = {"maanden": "maand", "jaar": "jaar"}  # the span a change is divided by, and the rate's "per …"
 POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hold (db/SOURCES.md)
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
@@ -91,6 +92,12 @@ TEXT = {
     },
 }
 KIND_EN = {"provincie": "province", "veiligheidsregio": "safety region"}
+
+
+def version_of(f: Figure) -> str | None:
+    """'A' or 'B': the published version of a COA figure (its source names it)."""
+    found = re.search(r"versie (\w+)", f.source or "")
+    return found[1] if found else None
 
 
 def without_cues(question: str) -> str:
@@ -319,7 +326,8 @@ class Executor:
         for c in derived:
             name = render.WORDS[self.lang]["computed"]
             shown = render.number(c.result, self.lang) + (" %" if c.unit == "procent" else f" {render.unit(c.unit, self.lang)}")
-            scope = f"{owner.get(id(c.inputs[0]), c.inputs[0].scope)}: " if len(derived) > 1 else ""
+            version = f" (versie {version_of(c.inputs[0])})" if version_of(c.inputs[0]) else ""
+            scope = f"{owner.get(id(c.inputs[0]), c.inputs[0].scope)}{version}: " if len(derived) > 1 else ""
             lines.append(f"{scope}**{shown}** ({name}: {c.formula})")
             figures.append(Figure(label=c.operation, value=c.result, unit=c.unit, period=c.period, computed=True,
                                   formula=c.formula, source="compute"))
@@ -623,6 +631,8 @@ class Executor:
         values = [f for f in figures if f.value is not None]
         if not op or not values:
             return []
+        if op == "share" and values[0].metric in COA_METRICS:
+            return self.coa_shares(values)
         same = [f for f in values if f.metric == values[0].metric and f.period == values[0].period]
         if op == "share" and len(same) == 2 and (same[0].scope, same[0].scope_kind) != (same[1].scope, same[1].scope_kind):
             return compute("share", same, self.lang)  # "welk deel van de provincie woont in de stad": the smaller of the larger
@@ -645,6 +655,24 @@ class Executor:
             series = [f for f in values if (f.scope, f.scope_kind) == scope and f.metric == values[0].metric]
             if len(series) == 2 and series[0].period != series[1].period and op in {"difference", "growth", "sum"}:
                 out += compute(op, series, self.lang)
+        return out
+
+    def coa_shares(self, figures: list[Figure]) -> list[Computation]:
+        """Per published version: the amv part of a province's task (metrics.csv part_of), or a
+        province's task as a share of the national total ('Totaal' row) of the same version."""
+        out = []
+        for f in figures:
+            m = self.plan.catalogue.get(f.metric or "")
+            if m is not None and m.part_of in COA_METRICS:
+                wholes = [w for w in self.tools.coa(f.scope) if w.metric == m.part_of]
+            elif f.scope != "Totaal":
+                wholes = [w for w in self.tools.coa("Totaal") if w.metric == f.metric]
+            else:
+                continue
+            whole = next((w for w in wholes if version_of(w) == version_of(f)), None)
+            if whole is not None and whole.value:
+                self.cite(whole.citation)
+                out += compute("share", [f, whole], self.lang)
         return out
 
     def national_of(self, f: Figure) -> Figure | None:
@@ -716,7 +744,8 @@ class Executor:
             return text
         stripped = " ".join(parse_periods(text)[1].split())
         stripped = re.sub(r"\s*\(\s*\w*\s*\)", "", stripped)  # "(vóór 1 februari 2024)" leaves "(vóór )"
-        return re.sub(r"\s+(in|per|op|voor|van|sinds|tot|on|as of|for|since|until)$", "", stripped)
+        # the preposition the date stood after: "… per (incl. amv)" → "… (incl. amv)"
+        return re.sub(r"\s+(in|per|op|voor|van|sinds|tot|on|as of|for|since|until)(?=\s*\(|$)", "", stripped)
 
     def doc_title(self, f: Figure) -> str:
         doc_type = f.citation.doc_type

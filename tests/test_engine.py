@@ -73,6 +73,9 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
         # the words that say what to compute do not pick the figure ("totaal", "procentuele groei")
         ("What is the total housing quota for status holders for the whole of 2024?", 35_750),
         ("procentuele groei opvangplekken 2025 naar 2026", 36.9),
+        # COA tables, per published version: the amv part of the total, a province's part of the national total
+        ("Welk percentage van de provinciale opgave van het COA is bestemd voor amv?", 6.7),
+        ("Welk deel van de totale provinciale opgave van het COA moest Zuid-Holland leveren, in procenten?", 24.6),
         # a change asked per month: over the 12 months between the two dates
         ("Hoeveel opvangplekken komen er gemiddeld per maand bij tussen 1 januari 2025 en 1 januari 2026?", 3_000),
         ("By how much per year does the need for reception places grow from 1 January 2025 to 1 January 2026?", 36_000),
