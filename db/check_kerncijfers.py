@@ -433,9 +433,9 @@ def main() -> int:
 
     for r in mrows:  # part_of: the whole a figure is part of ("108.000 …, waarvan ca. 92.000 in de GOO")
         whole = mcat.get(r["part_of"]) if r["part_of"] else None
-        if r["part_of"] and (whole is None or whole["table"] != "kerncijfers"
-                             or (r["unit"] and whole["unit"] != r["unit"])):
-            err(f"metrics.csv [{r['metric']}]", f"part_of {r['part_of']!r}: no key figure in the same unit")
+        if r["part_of"] and (whole is None or whole["table"] not in ("kerncijfers", r["table"])
+                             or (r["unit"] and whole["unit"] != r["unit"])):  # a key figure, or a column of its table
+            err(f"metrics.csv [{r['metric']}]", f"part_of {r['part_of']!r}: no key figure (or figure of its table) in the same unit")
 
     # --- report --------------------------------------------------------------------------------
     for line in infos:
