@@ -335,7 +335,8 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
         wanted |= DURATION_UNITS | {"datum"}  # "hoe lang moet je wachten": a span or a date, not a count
     if wanted:
         # "Hoeveel kost …" can only be answered by an amount of money, whatever else matches.
-        pool = [m for m in pool if m.metric.unit in wanted or m.metric.table == UNAVAILABLE]
+        # (a figure we lack counts in its own unit; one without a unit may be any)
+        pool = [m for m in pool if m.metric.unit in wanted or (m.metric.table == UNAVAILABLE and not m.metric.unit)]
         if not pool:
             return None
     if has_phrase(intent.text, QUANTITY_WORDS) and not intent.asks_when:
