@@ -173,11 +173,20 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
     if metric is None:
         return text_or_abstain(p, intent)
 
+    named_whole = None
+    if regional and not followup and metric.table == "kerncijfers":
+        # a national figure asked for a place: its per-place part, where the catalogue has one
+        # ("welk deel van de 96.000 plekken gaat naar Rotterdam": Rotterdam's reported Spreidingswet task)
+        part = next((m for m in catalogue.values() if m.part_of == metric.metric and m.table in PLACE_TABLES), None)
+        named_whole, metric = (metric, part) if part is not None else (None, metric)
     p.metric = metric.metric
     if metric.table == UNAVAILABLE:  # the catalogue knows we do not hold this figure
         p.reason = "unavailable"
         return p
-    if regional and metric.table in PLACE_TABLES and not inherited:
+    # the question names this figure's national whole as well as a place: the place's part is meant
+    named_whole = named_whole or next((m.metric for m in matches[:3] if m.metric.metric == metric.part_of
+                                       and m.score >= matches[0].score - PERIOD_MARGIN), None)
+    if regional and metric.table in PLACE_TABLES and not inherited and named_whole is None:
         counterpart = metric.part_of  # the same figure, nationally (metrics.csv part_of)
         national = next((m for m in matches if m.metric.table in {"kerncijfers", UNAVAILABLE}
                          and m.metric.metric != counterpart), None)
