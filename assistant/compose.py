@@ -164,6 +164,8 @@ class Executor:
 
     def english(self, f: Figure) -> Figure:
         """The figure's label from the catalogue's English name, keeping the place it is about."""
+        if f.label_en:  # composed in both languages where the figure was made
+            return f.model_copy(update={"label": f.label_en})
         m = self.plan.catalogue.get(f.metric or "")
         if m is None or f.label not in (m.label_nl, f"{f.metric} {f.scope}", f"inwoners {f.scope}",
                                         f"taakstelling {f.scope}"):

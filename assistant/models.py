@@ -46,6 +46,8 @@ class Figure(BaseModel):
     official: bool | None = None  # for taakstelling per gemeente: official annex vs art. 29
     caveat: str | None = None
     citation: Citation | None = None
+    # the label in English where the tool that made the figure composed one (the answer shows it)
+    label_en: str | None = Field(default=None, exclude=True)
 
 
 class Computation(BaseModel):

@@ -151,7 +151,8 @@ class Tools:
         r = rows[0]
         d = self.documents[r["doc_id"]]
         return Figure(
-            label="taakstelling huisvesting vergunninghouders (landelijk)", value=r["value"],
+            label="taakstelling huisvesting vergunninghouders (landelijk)",
+            label_en="national housing quota for status holders", value=r["value"],
             unit="vergunninghouders", period=period, qualifier=r.get("qualifier") or None,
             scope="Nederland", metric="taakstelling_landelijk",
             source=f"taakstelling_landelijk[{period}]", quote=r["quote"],
@@ -171,7 +172,8 @@ class Tools:
     def national_population(self) -> Figure:
         total = self.query("SELECT SUM(inwoners) AS n, MIN(inwoners_peildatum) AS p FROM gemeenten")[0]
         return Figure(
-            label="inwoners Nederland (som van 342 gemeenten)", value=total["n"], unit="inwoners",
+            label="inwoners Nederland (som van 342 gemeenten)",
+            label_en="inhabitants of the Netherlands (sum of 342 municipalities)", value=total["n"], unit="inwoners",
             period=total["p"], scope="Nederland", scope_kind="land", metric="inwoners",
             source="gemeenten: SUM(inwoners)", sql="SELECT SUM(inwoners) FROM gemeenten",
         )
@@ -214,12 +216,16 @@ class Tools:
         rows = self.query(COA_SQL, {"provincie": provincie})
         figures = []
         for r in rows:
-            for metric, column, label in (
-                ("coa_provinciale_opgave", "opgave_totaal_incl_amv", "COA provinciale opgave incl. amv"),
-                ("coa_provinciale_opgave_amv", "opgave_amv", "COA provinciale opgave amv"),
+            for metric, column, label, label_en in (
+                ("coa_provinciale_opgave", "opgave_totaal_incl_amv", "COA provinciale opgave incl. amv",
+                 "COA provincial reception task incl. unaccompanied minors"),
+                ("coa_provinciale_opgave_amv", "opgave_amv", "COA provinciale opgave amv",
+                 "COA provincial reception task, unaccompanied minors"),
             ):
                 figures.append(Figure(
-                    label=f"{label} {provincie} (versie {r['versie']})", value=r[column], unit="plaatsen",
+                    label=f"{label} {provincie} (versie {r['versie']})",
+                    label_en=f"{label_en}, {'the Netherlands' if provincie == 'Totaal' else provincie} (version {r['versie']})",
+                    value=r[column], unit="plaatsen",
                     period=r["peildatum"], scope=provincie, metric=metric,
                     source=f"coa_provinciale_opgave[versie {r['versie']}, {provincie}]",
                     sql=" ".join(COA_SQL.split()) + f" -- provincie = {provincie}",

@@ -454,6 +454,21 @@ def test_rendering_keeps_qualifier_and_peildatum(assistant):
     assert english.language == "en" and "108,000" in english.answer and "10 March 2024" in english.answer
 
 
+@pytest.mark.parametrize(
+    "question,label",
+    [
+        ("How many inhabitants does the Netherlands have?", "inhabitants of the Netherlands (sum of 342 municipalities)"),
+        ("What is the national housing quota for status holders in the second half of 2024?",
+         "National housing quota for status holders"),
+        ("How many reception places must the province of Gelderland provide according to the COA?",
+         "COA provincial reception task incl. unaccompanied minors, Gelderland (version A)"),
+    ],
+)
+def test_figure_labels_of_an_english_answer_are_english(assistant, question, label):
+    answer = ask(assistant, question)
+    assert answer.language == "en" and label in [f.label for f in answer.figures]
+
+
 def test_every_qualifier_in_the_figures_has_an_english_rendering(sql):
     qualifiers = {r[0] for r in sql.query("SELECT DISTINCT qualifier FROM kerncijfers WHERE qualifier != ''").rows}
     assert qualifiers and {q for q in qualifiers if qualifier(q, "en") == q} == set()
