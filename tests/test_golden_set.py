@@ -106,6 +106,8 @@ DERIVED = {
     1150: "4.600 / 4 (kso-opgave 2024-II / jongeren per woonhuis)", 210: "105 euro × 2 volwassenen",
     267: "Zwolle 140 + 127 (2024-I + 2024-II)", 1781: "Spreidingswet Haarlem 963 + Zaanstad 818",
     305: "COA amv Zuid-Holland versie A 1.086 − B 781", 3240: "540 × 6 (weken)",
+    325: "3.900 / 12 (kso-behoefte 2024-I / jongeren per woongroep)", 3: "4 maart 2022 tot 4 maart 2025 (jaren)",
+    420: "105 euro × 4 volwassenen", 479: "Groningen 251 + 228 (2024-I + 2024-II)", 10800: "540 × 20 (weken)",
 }
 SHARES = {  # percentage -> (numerator, denominator)
     36.9: (36000, 97500), 8.5: (8140, 96000), 9.3: (1750, 18750), 27.1: (4600, 17000), 85.2: (92000, 108000),
@@ -116,6 +118,7 @@ SHARES = {  # percentage -> (numerator, denominator)
     27.9: (2_400_000, 8_600_000), 14.7: (2_592_874, 17_590_672),
     38.7: (2_400_000, 6_200_000), 35.7: (969, 2717), 12.0: (2_110_472, 17_590_672), 6.7: (5088, 75500),
     2.3: (2500, 108000), 24.6: (18593, 75500), 2.8: (2667, 96000),
+    45.3: (4300, 9500), 2.2: (386_767, 17_590_672), 0.5: (4479, 903_399),
 }
 
 
