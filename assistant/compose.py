@@ -507,7 +507,8 @@ class Executor:
         p = self.plan
         if len(p.sides) >= 2:
             found = [f for f in map(self.side_figure, p.sides[:2]) if f is not None]
-            if len(found) == 2 and (found[0].metric, found[0].period) != (found[1].metric, found[1].period):
+            if len(found) == 2 and (found[0].metric, found[0].period) != (found[1].metric, found[1].period) \
+                    and (found[0].unit == found[1].unit or p.operation == "product"):
                 return found
         own = [f for f in self.dedupe_newest(figures) if f.value is not None]
         by_period = list({f.period: f for f in own}.values())
@@ -527,6 +528,8 @@ class Executor:
             second = self.select_figures(p.second_metric, quiet=True)
             others += [f for f in self.dedupe_newest(second) if f.value is not None]
         others = [f for f in others if f.metric != own[0].metric or f.period != own[0].period]
+        # only like adds to like: 105 euro per maand and 2 doorstroomlocaties make no sum
+        others = [f for f in others if f.unit == own[0].unit or p.operation == "product"]
         if not others:
             return []
         others.sort(key=lambda f: f.period != own[0].period)  # a part and its whole at the same moment first

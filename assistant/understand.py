@@ -147,6 +147,8 @@ FIRST_HALF = ("eerste", "1e", "first", "1st")
 _HALF_NAME = r"(eerste|tweede|1e|2e|first|second|1st|2nd)\s+(?:helft|halfjaar|half[- ]jaar|half[- ]year|half)"
 HALF_WORDS = re.compile(rf"\b{_HALF_NAME}\s+(?:van\s+|of\s+)?(\d{{4}})\b")
 HALF_BARE = re.compile(rf"\b{_HALF_NAME}\b")  # year from context
+HALF_MONTHS = re.compile(  # "de eerste zes maanden van 2024", "the last six months of 2024"
+    r"\b(eerste|first|laatste|last|tweede|second)\s+(?:zes|6|six)\s+(?:maanden|months)\s+(?:van\s+|of\s+)?(\d{4})\b")
 YEAR_END = re.compile(r"\b(?:eind|einde|end of|end|ultimo)\s+(\d{4})\b")
 YEAR_START = re.compile(r"\b(?:begin|start of|beginning of|early|per)\s+(\d{4})\b")
 YEAR_MID = re.compile(r"\b(?:medio|midden|half|mid|mid-|halverwege)\s+(\d{4})\b")
@@ -193,6 +195,7 @@ def parse_periods(text: str) -> tuple[list[Period], str]:
     for m in HALF_PAIR.finditer(text):  # two halves named at once
         found += [(m.start(), Period("half", f"{m[3]}-I", m.group(0))), (m.start() + 1, Period("half", f"{m[3]}-II", m.group(0)))]
     text = HALF_PAIR.sub(" ", text)
+    take(HALF_MONTHS, lambda m: Period("half", f"{m[2]}-{'I' if m[1] in FIRST_HALF else 'II'}"))
     take(HALF_WORDS, lambda m: Period("half", f"{m[2]}-{'I' if m[1] in FIRST_HALF else 'II'}"))
     take(HALF, lambda m: Period("half", f"{m[1]}-{'I' if m[2] in ('i', 'h1') else 'II'}" if m[1]
                                 else f"{m[3]}-{'I' * int(m[4])}"))

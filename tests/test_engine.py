@@ -34,6 +34,7 @@ def values(answer):
         ("How many displaced Ukrainians are expected to arrive each week?", 540),  # "each week": a weekly rate
         ("Hoe lang mag een Oekraïner afwezig zijn uit de opvang voor het intrekken van het leefgeld?", 28),  # a span
         ("Hoeveel mensen met een Oekraïens paspoort stonden begin 2024 ingeschreven?", 105_500),  # a clear lead
+        ("Hoeveel kso-plekken had Nidos in de eerste zes maanden van 2024 nodig?", 3_900),  # = 2024-I
         ("Hoeveel plekken voor alleenstaande minderjarige vreemdelingen zitten in de capaciteitsraming?", 8_140),
         ("How many reception places are needed on 1 January 2025?", 97_500),
         ("hoeveel oekrainers zijn er in nederland", 108_000),
@@ -256,6 +257,7 @@ def test_membership_in_other_words(assistant, question, region):
         "How many unaccompanied minors arrived in the Netherlands in 2023?",  # places, not arrivals
         "How much money per reception place does a municipality receive under the Spreidingswet?",  # money, not places
         "Hoe lang moet een statushouder gemiddeld wachten voordat hij een huurwoning krijgt?",  # a span, not a count
+        "Hoeveel leefgeld krijgt een volwassen Oekraïner in de gemeentelijke opvang per week?",  # not 540 a week
     ],
 )
 def test_declines_what_only_looks_like_a_figure_we_hold(assistant, question):
@@ -323,6 +325,14 @@ def test_text_answer_quotes_its_passage(assistant):
     assert answer.answered and answer.kind == "text"
     assert "COA" in answer.answer
     assert any("Spreidingswet" in c.section and "COA bepaalt" in c.quote for c in answer.citations)
+
+
+def test_only_like_figures_are_added(assistant):
+    # "2 volwassen dochters" is also the number of doorstroomlocaties: 105 euro + 2 locaties is no sum
+    answer = ask(assistant, "Een Oekraïense man met een baan woont in de opvang met zijn vrouw en 2 volwassen dochters. "
+                            "Hoeveel betalen ze samen per maand voor gas, water en licht?")
+    assert all(len({f.unit for f in c.inputs}) == 1 for c in answer.computations if c.operation != "product")
+    assert 105 in values(answer)
 
 
 @pytest.mark.parametrize(
