@@ -17,7 +17,8 @@ from .places import Place
 from .planner import COUNTS, WHEN_UNITS, Plan
 from .text import fold, words
 from .tools import Tools, compute
-from .understand import MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_phrase, lexicon, padded, parse_periods
+from .understand import (MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_phrase, lexicon, normal, padded,
+                         parse_periods)
 
 COA_METRICS = {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}
 PER_UNIT = {"maanden": "maand", "jaar": "jaar"}  # the span a change is divided by, and the rate's "per …"
@@ -403,11 +404,14 @@ class Executor:
             hits = named + [h for h in hits if h not in named]
         covered = [(h, max(self.tools.coverage(question, h), self.tools.coverage(asking, h) if asking else 0.0))
                    for h in hits[:max(3, len(named))]]
-        passages = [h for h, c in covered if c >= TEXT_MIN_COVERAGE]
-        if not passages and covered and covered[0][1] >= AGREED_MIN_COVERAGE \
-                and self.tools.index.agreed(self.intent.question, doc_ids) == covered[0][0].chunk_id:
-            # said in other words than the passage's: words and meaning, searched apart, agree on it
-            passages = [covered[0][0]]
+        passages = self.covering(covered, self.intent.question, doc_ids)
+        if not passages and self.intent.context and has_phrase(self.intent.ask, lexicon()["refer_back"]):
+            # "Mag het college die beslissing ook …?" after "Wie beslist …?": the question goes on from the
+            # previous one; searched together, a passage must cover the two
+            together = f"{self.intent.context} {self.intent.question}"
+            covered = [(h, self.tools.coverage(without_cues(normal(together)), h))
+                       for h in self.tools.retrieve(together, k=3, doc_ids=doc_ids, quote_for=self.intent.question)]
+            passages = self.covering(covered, together, doc_ids)
         if len(passages) > 1:  # a second passage only from the same section, and as well covered
             first = next(c for h, c in covered if h is passages[0])
             passages = [passages[0], *[h for h, c in covered[1:] if h in passages[1:] and c >= first - SECOND_PASSAGE_MARGIN
@@ -444,6 +448,15 @@ class Executor:
         return self.finish(lines, True, "text", notes=notes)
 
     # --- helpers -----------------------------------------------------------------------------
+
+    def covering(self, covered: list[tuple[Citation, float]], query: str, doc_ids) -> list[Citation]:
+        """The passages that cover the question well enough; or, said in other words than the
+        passage's, the first one if it covers a third and BM25 and e5, searched apart, agree on it."""
+        passages = [h for h, c in covered if c >= TEXT_MIN_COVERAGE]
+        if not passages and covered and covered[0][1] >= AGREED_MIN_COVERAGE \
+                and self.tools.index.agreed(query, doc_ids) == covered[0][0].chunk_id:
+            passages = [covered[0][0]]
+        return passages
 
     def select_figures(self, metric: str, quiet: bool = False) -> list[Figure] | Answer:
         figures = self.tools.kerncijfers(metric)

@@ -43,6 +43,7 @@ class Turn:
     places: list[Place]
     periods: list
     regions: list[Place] = field(default_factory=list)  # regions the answer named: "die veiligheidsregio"
+    passage: str = ""  # the question a passage answered: "Mag het college die beslissing …?" goes on from it
 
 
 class Assistant:
@@ -195,8 +196,12 @@ class Conversation:
         if the_plan.kind == "text" and the_plan.metric in dated:
             # a date a source gave for this fact, put to the test: the fact answers, newest source first
             the_plan = replace(the_plan, kind="kerncijfer")
+        if self.previous is not None and self.previous.passage:
+            intent.context = self.previous.passage
         answer = Executor(a.tools, intent, the_plan).run()
-        if the_plan.metric or the_plan.places:
+        if answer.kind == "text" and answer.answered:
+            self.previous = Turn(None, [], [], passage=question)
+        elif the_plan.metric or the_plan.places:
             periods = the_plan.periods_asked or [
                 p for p in (period_of(f) for f in answer.figures[:1]) if p is not None
             ]

@@ -225,9 +225,11 @@ class Index:
         return bool(self.embedder and self.manifest and self.manifest.get("embedder") == self.embedder.name)
 
     def search(
-        self, query: str, k: int = 5, doc_ids: list[str] | None = None, mode: str = "hybrid"
+        self, query: str, k: int = 5, doc_ids: list[str] | None = None, mode: str = "hybrid",
+        quote_for: str | None = None,
     ) -> list[Citation]:
-        """Top-k passages for a question, fused from BM25 and vector ranks (`mode` for benchmarks)."""
+        """Top-k passages for a question, fused from BM25 and vector ranks (`mode` for benchmarks);
+        each quoted by the sentence that best answers `quote_for` (default: the query itself)."""
         self._refresh()
         if self.manifest is None:
             raise IndexMissing(f"no index in {self.dir}: run `assistant index build`")
@@ -235,7 +237,7 @@ class Index:
             return []
         depth = max(3 * k, 30)
         expanded = self.tokenize.expand(query)
-        groups = self.tokenize.groups(query)
+        groups = self.tokenize.groups(quote_for or query)
         rankings = []
         if mode in ("hybrid", "lexical") or not self.dense:
             tokens = [form for stem in self.tokenize(expanded) for form in self.tokenize.verb_forms(stem)]

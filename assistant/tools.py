@@ -398,9 +398,10 @@ class Tools:
         found += sum(weight(w) for w in words - passage - joined - same - verbs if translated.get(w, set()) & passage)
         return min(1.0, found / total)
 
-    def retrieve(self, query: str, k: int = 5, doc_ids: list[str] | None = None) -> list[Citation]:
+    def retrieve(self, query: str, k: int = 5, doc_ids: list[str] | None = None,
+                 quote_for: str | None = None) -> list[Citation]:
         self.calls.append(f"retrieve: {query[:200]}" + (f" in {doc_ids}" if doc_ids else ""))
-        return self.index.search(query, k=k, doc_ids=doc_ids)
+        return self.index.search(query, k=k, doc_ids=doc_ids, quote_for=quote_for)
 
 
 # --- compute --------------------------------------------------------------------------------

@@ -123,6 +123,7 @@ class Intent:
     segments: list[str] = field(default_factory=list)  # the sides of a comparing question
     topic: str = ""  # the question without its periods, places and pinned source: what is asked about
     ask: str = ""  # the sentence that asks (normalised): "Wij zijn een gemeente in Zeeland. Moeten wij …?"
+    context: str = ""  # the previous question, when a passage answered it (a follow-up may go on from it)
 
 
 def detect_language(text: str) -> str:

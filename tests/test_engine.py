@@ -327,6 +327,14 @@ def test_text_answer_quotes_its_passage(assistant):
     assert any("Spreidingswet" in c.section and "COA bepaalt" in c.quote for c in answer.citations)
 
 
+def test_a_text_follow_up_goes_on_from_the_previous_question(assistant):
+    conversation = assistant.conversation()
+    conversation.ask("Wie beslist bij ons in welke urgentiecategorie een woningzoekende terechtkomt?")
+    answer = conversation.ask("Kan het college die bevoegdheid ook aan iemand anders geven?")  # alone: no passage
+    assert answer.kind == "text" and any("mandaat" in c.quote and c.section.endswith("Artikel 13") for c in answer.citations)
+    assert not assistant.conversation().ask("Kan het college die bevoegdheid ook aan iemand anders geven?").answered
+
+
 def test_only_like_figures_are_added(assistant):
     # "2 volwassen dochters" is also the number of doorstroomlocaties: 105 euro + 2 locaties is no sum
     answer = ask(assistant, "Een Oekraïense man met een baan woont in de opvang met zijn vrouw en 2 volwassen dochters. "
