@@ -199,8 +199,8 @@ class Conversation:
         if self.previous is not None and self.previous.passage:
             intent.context = self.previous.passage
         answer = Executor(a.tools, intent, the_plan).run()
-        if answer.kind == "text" and answer.answered:
-            self.previous = Turn(None, [], [], passage=question)
+        if answer.kind == "text" and answer.answered:  # the figure a follow-up may still mean stays known
+            self.previous = replace(self.previous, passage=question) if self.previous else Turn(None, [], [], passage=question)
         elif the_plan.metric or the_plan.places:
             periods = the_plan.periods_asked or [
                 p for p in (period_of(f) for f in answer.figures[:1]) if p is not None

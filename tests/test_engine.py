@@ -181,6 +181,8 @@ def test_ranking_per_province_has_a_chart(assistant):
         (["What is the housing quota of Rotterdam in 2024-II?", "and for Maastricht?"], 118),
         # "daarvan": a part of the previous figure, not that figure again
         (["Op hoeveel opvangplekken is de capaciteitsraming vastgesteld?", "Hoeveel daarvan zijn voor amv?"], 8_140),
+        # a question a passage answers in between does not make the conversation forget the figure
+        (["Wat is de taakstelling van Almere in 2024-II?", "Wie stelt de taakstelling vast?", "En die van Zwolle?"], 127),
         # the amv need is part of the total need (metrics.csv part_of), the amv places the COA has now are not
         (["Hoeveel opvangplekken zijn nodig per 1 januari 2025?", "En hoeveel daarvan voor amv?"], 9_500),
         (["Hoeveel opvangplekken zijn nodig per 1 januari 2025?", "Hoeveel daarvan zijn níet voor amv?"], 88_000),
