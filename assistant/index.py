@@ -46,6 +46,7 @@ DEFINITION_QUESTION = re.compile(
 FORMAT = 1  # of a build's files; part of the fingerprint, so a new format means a rebuild
 RRF_K = 10  # reciprocal-rank-fusion constant; small because a top hit of one ranker should count
 QUOTE_CHARS = 600
+CAUSED = re.compile(r"(daarom|hierdoor|daardoor|dus|zodoende|therefore|thus|hence)\b")  # the cause came before
 LIST_GOES_ON = (":", ";", ",", " en", " of")  # a quote ending so stops inside its list ("tot: a. …, en")
 # Words a sentence opens with when it goes on from the one before it (anaphora and connectives).
 CONTINUES = re.compile(r"(deze|dit|dat|daarom|daardoor|daarvoor|daarmee|hiervoor|hierdoor|hiermee|hiertoe|zo|"
@@ -339,7 +340,7 @@ class Index:
             return clean(chunk["text"])
         words = [set(self.tokenize(p)) for p in parts]
         document = self.documents[chunk["doc_id"]]["normalized"]
-        best, best_score, last = parts[0], 0.0, 0
+        best, best_score, start, last = parts[0], 0.0, 0, 0
         for width in (0, 1):  # single sentences first: a pair must cover strictly more
             for i in range(len(parts) - width):
                 j = i + width
@@ -348,7 +349,7 @@ class Index:
                     continue
                 score = self._overlap(words[i] | words[j], groups)
                 if score > best_score + 1e-9:
-                    best, best_score, last = text, score, j
+                    best, best_score, start, last = text, score, i, j
         # a next sentence that opens by referring back ("Deze wet beoogt …", "Daarom …") finishes the
         # thought the quote began: it holds the reason or the consequence the asker usually wants; a
         # sentence that ends in a colon goes on with its list ("regels … met betrekking tot: a. …, en b. …")
@@ -357,6 +358,11 @@ class Index:
             if len(longer) > QUOTE_CHARS or longer not in document:
                 break
             best, last = longer, last + 1
+        # a quote that opens with its consequence ("Daarom heeft de Raad …") takes the cause before it
+        if best_score and start > 0 and CAUSED.match(_fold(parts[start])):
+            longer = f"{parts[start - 1]} {best}"
+            if len(longer) <= QUOTE_CHARS and longer in document:
+                best = longer
         return best
 
     def _overlap(self, words: set[str], groups: list[set[str]]) -> float:

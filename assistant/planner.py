@@ -143,7 +143,8 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         # match stays as the fallback when no passage does
         p.kind = "text"
         strong = metric is not None and score_of(matches, metric) >= TEXT_FALLBACK
-        if has_phrase(intent.ask, lexicon()["duration_cues"]) and not pinned_elsewhere and not intent.article:
+        if has_phrase(intent.ask, lexicon()["duration_cues"]) and not pinned_elsewhere and not intent.article \
+                and not has_phrase(intent.ask, lexicon()["why_cues"]):  # "waarom … hoe lang": a reason is asked
             # "hoe lang mag …?", "hoe lang geldt …?": a span, or the date it runs until, is the answer
             spans = [m for m in matches[:5] if m.score >= max(TEXT_FALLBACK, matches[0].score - PERIOD_MARGIN)
                      and (m.metric.unit in DURATION_UNITS

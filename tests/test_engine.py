@@ -352,6 +352,7 @@ def test_only_like_figures_are_added(assistant):
         "Onze gemeente heeft een leeg schoolgebouw dat misschien geschikt is voor jonge statushouders. "
         "Met wie kunnen we contact opnemen?",
         "Waarom moeten Oekraïners met een baan nu ineens meebetalen aan hun opvang?",  # a reason, not 105 euro
+        "Waarom wordt de regel voor hoe lang Oekraïners weg mogen zijn uit de opvang aangepast?",  # not 28 dagen
     ],
 )
 def test_who_and_why_are_never_answered_by_a_figure_alone(assistant, question):

@@ -147,6 +147,11 @@ def test_agreed_passage_is_the_one_both_rankers_put_first(bundled, query, agreed
     assert (found is None) if agreed is None else (agreed in found)
 
 
+def test_quote_that_opens_with_daarom_takes_the_cause_before_it(bundled):
+    [c] = bundled.search("Waarom heeft de Raad de Richtlijn Tijdelijke Bescherming verlengd?", k=1)
+    assert c.quote.startswith("De oorlog in Oekraïne is nog niet voorbij. Daarom heeft de Raad")
+
+
 def test_quote_keeps_the_list_a_sentence_announces(bundled):
     [c] = bundled.search("Waarover mag de gemeenteraad bij verordening regels geven?", k=1)
     assert c.quote.endswith("b. wijzigingen in de bestaande woonruimtevoorraad.") and "goedkope woonruimte" in c.quote
