@@ -57,6 +57,7 @@ TEXT = {
         "how": "Hoe berekend",
         "typed": "Uit uw vraag",
         "advice": "Advies of een mening geef ik niet; ik geef cijfers en regels uit de bronnen, met hun bron.",
+        "prediction": "Wat er later besloten wordt, staat in geen van de bronnen; ik zeg alleen wat de bronnen tot nu toe zeggen.",
         "own_place": "Welke gemeente bedoelt u? Noem de gemeente, dan geef ik haar cijfers.",
         "official": "officieel (bijlage geïmporteerd)",
     },
@@ -88,6 +89,7 @@ TEXT = {
         "how": "How computed",
         "typed": "From your question",
         "advice": "I do not give advice or opinions; I give figures and rules from the sources, with their source.",
+        "prediction": "What will be decided later is in none of the sources; I can only say what the sources say so far.",
         "own_place": "Which municipality do you mean? Name it and I will give its figures.",
         "official": "official (annex imported)",
     },
@@ -195,7 +197,7 @@ class Executor:
         if p.reason == "unavailable":
             m = p.catalogue.get(p.metric)
             return self.abstain(f"{self.label(p.metric)}: {m.description if m else ''}".strip(), self.t("catalogue"))
-        if p.reason in {"advice", "own_place"}:
+        if p.reason in {"advice", "own_place", "prediction"}:
             return self.abstain(self.t(p.reason))
         if p.reason == "unknown_place":
             reason = self.t("unknown_place", name=", ".join(self.intent.unknown_places))

@@ -109,6 +109,10 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
     if has_phrase(text, lexicon()["advice_cues"]):
         p.reason = "advice"  # "Moet mijn gemeente meer doen?": not something figures answer
         return p
+    asks = intent.ask.split()
+    if intent.yes_no and asks and asks[0] in lexicon()["future_openers"] and has_phrase(intent.ask, lexicon()["again_words"]):
+        p.reason = "prediction"  # "Will it be extended again?": what will be decided is in no source
+        return p
     ranking = bool({"highest", "lowest", "per_group"} & intent.operations) or intent.top_n is not None
     group = group_cue(text)
 
