@@ -345,8 +345,8 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     for _, _, phrase in typed_spans(asked):
         asked = asked.replace(f" {phrase} ", " ")
     wanted = {unit for unit, cues in lexicon()["units"].items() if has_phrase(asked, cues)}
-    if has_phrase(intent.ask, lexicon()["duration_cues"]):
-        wanted |= DURATION_UNITS | {"datum"}  # "hoe lang moet je wachten": a span or a date, not a count
+    if not wanted and has_phrase(intent.ask, lexicon()["duration_cues"]):
+        wanted = DURATION_UNITS | {"datum"}  # "hoe lang moet je wachten": a span or a date, not a count
     if wanted:
         # "Hoeveel kost …" can only be answered by an amount of money, whatever else matches.
         # (a figure we lack counts in its own unit; one without a unit may be any)
