@@ -266,6 +266,10 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
             p.second_metric = second.metric
     else:
         alt = close_alternative(matches, metric)
+        if alt is None and has_phrase(text, lexicon()["start_cues"]) and has_phrase(text, UNTIL_CUES):
+            # "sinds wanneer geldt de RTB en tot wanneer loopt die?": the start date too
+            alt = next((m.metric for m in matches[:5] if m.metric is not metric and m.metric.unit == "datum"
+                        and m.score >= ANSWER_THRESHOLD and not qualifiers.get(m.metric.metric, set()) & END_QUALIFIERS), None)
         if alt is not None:
             p.alternative = alt.metric
     return p

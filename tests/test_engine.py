@@ -427,6 +427,12 @@ def test_newest_source_wins_and_older_is_named(assistant, question):
     assert "4 maart 2026" in answer.answer and "Eerder, in de brief van 25 april 2024: 4 maart 2025" in answer.answer
 
 
+def test_start_and_end_asked_together_are_both_given(assistant):
+    answer = ask(assistant, "Sinds wanneer geldt de RTB voor Oekraïners en tot wanneer loopt die nu?")
+    dates = [f.value_date for f in answer.figures]
+    assert dates[0] == "2026-03-04" and "2022-03-04" in dates
+
+
 def test_pinned_source_gets_its_own_value(assistant):
     answer = ask(assistant, "Tot wanneer geldt de tijdelijke bescherming volgens de brief van april 2024?")
     assert [f.value_date for f in answer.figures][0] == "2025-03-04"
