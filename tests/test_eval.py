@@ -17,15 +17,15 @@ from assistant.evaluation import Report, default_ask_conversation, format_failur
 ACCURACY = {"dev": 1.0, "test": 0.97}  # release target: figure and citation accuracy per split
 # Reached so far (measured with `assistant eval`, less a hair for near-ties in vector search); a change
 # that drops below this is a regression.
-# Rounds 4 and 5 of the golden set (223 cases written from the sources, harder: people's words,
-# context sentences, more law articles) lowered what is measured; dev figure accuracy is a target again.
+# Rounds 4-6 of the golden set (286 cases written from the sources, harder: people's words, context
+# sentences, more law articles) lowered what is measured; dev figure accuracy is a target again.
 FLOOR = {
-    "dev": {"figure_accuracy": 0.94, "citation_accuracy": 0.95, "abstention_recall": 0.98},
-    "test": {"figure_accuracy": 0.80, "citation_accuracy": 0.85, "abstention_recall": 0.77},
+    "dev": {"figure_accuracy": 0.93, "citation_accuracy": 0.94, "abstention_recall": 0.98},
+    "test": {"figure_accuracy": 0.80, "citation_accuracy": 0.83, "abstention_recall": 0.78},
 }
-NOT_YET = {  # release targets the engine does not meet yet
+NOT_YET = {  # release targets the engine does not meet yet (dev abstention recall is met: 100 %)
     ("figure_accuracy", "dev"), ("figure_accuracy", "test"), ("citation_accuracy", "dev"),
-    ("citation_accuracy", "test"), ("abstention_recall", "dev"), ("abstention_recall", "test"),
+    ("citation_accuracy", "test"), ("abstention_recall", "test"),
 }
 
 
