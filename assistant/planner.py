@@ -399,6 +399,11 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
         kinds = {pl.kind for pl in regional}  # "de provincies Groningen en Drenthe" asks no count of provinces
         pool = [m for m in matches if m.metric.table in PLACE_TABLES and not kinds <= COUNTED.get(m.metric.metric, set())
                 ] or matches
+        # a place's part of a national figure the question names ("… of the 96,000 places … to Rotterdam")
+        # is matched as well as that figure (metrics.csv part_of)
+        wholes = {m.metric.metric: m.score for m in matches if m.score >= ANSWER_THRESHOLD}
+        pool = sorted((replace(m, score=max(m.score, wholes.get(m.metric.part_of, 0.0))) for m in pool),
+                      key=lambda m: (m.excluded, -m.score))
         threshold = PLACE_THRESHOLD
         if pool[0].metric.metric in {"provincie", "veiligheidsregio"} and not any(pl.kind == "gemeente" for pl in regional):
             pool = [m for m in pool if m.metric.metric not in {"provincie", "veiligheidsregio"}]

@@ -79,6 +79,7 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
         ("Welk deel van de totale provinciale opgave van het COA moest Zuid-Holland leveren, in procenten?", 24.6),
         # a national figure asked for a place: the place's part of it (metrics.csv part_of), as a share
         ("Welk percentage van de 96.000 plekken van de capaciteitsraming gaat naar Rotterdam?", 2.8),
+        ("What percentage of the 96,000 places in the Spreidingswet capacity estimate goes to Rotterdam?", 2.8),
         # a change asked per month: over the 12 months between the two dates
         ("Hoeveel opvangplekken komen er gemiddeld per maand bij tussen 1 januari 2025 en 1 januari 2026?", 3_000),
         ("By how much per year does the need for reception places grow from 1 January 2025 to 1 January 2026?", 36_000),
