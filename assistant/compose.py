@@ -44,6 +44,7 @@ TEXT = {
         "no_passage": "Ik vind geen passage in de documenten die deze vraag beantwoordt.",
         "catalogue": "cijfers over de opvangbehoefte, de capaciteitsraming, amv, de taakstelling per half jaar (landelijk en per gemeente berekend), inwoners, provincies en veiligheidsregio's, en Oekraïense ontheemden",
         "need_place": "Voor {label} heb ik een gemeente, provincie of veiligheidsregio nodig.",
+        "no_place_figure": "Voor {places} heb ik geen cijfer over {label}.",
         "ambiguous": "„{name}” kan meerdere plaatsen zijn: {options}. Ik geef het antwoord voor elk.",
         "also_meant": "Uw vraag kan ook gaan over: {label}.",
         "older": "Eerder, in {title} van {date}: {value}.",
@@ -76,6 +77,7 @@ TEXT = {
         "no_passage": "I find no passage in the documents that answers this question.",
         "catalogue": "figures on reception capacity needed, the Spreidingswet capacity estimate, unaccompanied minors, the housing quota per half year (national and computed per municipality), inhabitants, provinces and safety regions, and displaced Ukrainians",
         "need_place": "For {label} I need a municipality, province or safety region.",
+        "no_place_figure": "I have no figure on {label} for {places}.",
         "ambiguous": "“{name}” can mean several places: {options}. I answer for each.",
         "also_meant": "Your question may also be about: {label}.",
         "older": "Earlier, in {title} of {date}: {value}.",
@@ -315,7 +317,9 @@ class Executor:
                 self.cite(f.citation)
             return self.abstain(self.t("no_period", asked=asked, label=self.label(p.metric)), have)
         if not figures:
-            return self.abstain(self.t("need_place", label=self.label(p.metric)))
+            places = render.either([pl.label(self.lang) for pl in p.places], self.lang) if p.places else None
+            return self.abstain(self.t("no_place_figure", places=places, label=self.label(p.metric)) if places
+                                else self.t("need_place", label=self.label(p.metric)))
         if p.reason == "official_missing" and not any(f.official for f in figures):
             return self.abstain(self.t("official_missing"), figures)
         if any(f.computed for f in figures) and p.metric == "taakstelling_gemeente":

@@ -244,7 +244,8 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         p.operation = operation_of(intent)
         best = score_of(matches, metric)
         p.fallbacks = [m.metric.metric for m in matches if m.metric is not metric and m.metric.table in PLACE_TABLES
-                       and m.metric.metric not in {"provincie", "veiligheidsregio"} and m.score >= best - FALLBACK_MARGIN][:2]
+                       and m.metric.metric not in {"provincie", "veiligheidsregio"} and m.score >= best - FALLBACK_MARGIN
+                       ][:2] if named_whole is None else []  # a place's part of a named figure, or nothing
         return p
 
     # A national figure from the letter or a news item.
@@ -349,8 +350,6 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     for _, _, phrase in typed_spans(asked):
         asked = asked.replace(f" {phrase} ", " ")
     wanted = {unit for unit, cues in lexicon()["units"].items() if has_phrase(asked, cues)}
-    if not wanted and has_phrase(intent.ask, lexicon()["duration_cues"]):
-        wanted = DURATION_UNITS | {"datum"}  # "hoe lang moet je wachten": a span or a date, not a count
     if wanted:
         # "Hoeveel kost …" can only be answered by an amount of money, whatever else matches.
         # (a figure we lack counts in its own unit; one without a unit may be any)
@@ -401,7 +400,7 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
                 ] or matches
         # a place's part of a national figure the question names ("… of the 96,000 places … to Rotterdam")
         # is matched as well as that figure (metrics.csv part_of)
-        wholes = {m.metric.metric: m.score for m in matches if m.score >= ANSWER_THRESHOLD}
+        wholes = {m.metric.metric: m.score for m in matches if m.score >= ANSWER_THRESHOLD and m.metric.table == "kerncijfers"}
         pool = sorted((replace(m, score=max(m.score, wholes.get(m.metric.part_of, 0.0))) for m in pool),
                       key=lambda m: (m.excluded, -m.score))
         threshold = PLACE_THRESHOLD
@@ -444,6 +443,9 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
         and best.score - runner_up >= CLEAR_LEAD
     if best.score < threshold and not clear:
         return None
+    if has_phrase(intent.ask, lexicon()["duration_cues"]) and best.metric.unit not in DURATION_UNITS | {"datum"} \
+            and best.metric.table != UNAVAILABLE:
+        return None  # "hoe lang moet je wachten": a span or a date answers it, never a count
     if not regional and best.metric.metric in {"provincie", "veiligheidsregio"}:
         rest = [m for m in pool if m.metric.metric not in {"provincie", "veiligheidsregio"}]
         return rest[0].metric if rest and rest[0].score >= PLACE_THRESHOLD else None

@@ -262,6 +262,7 @@ def test_membership_in_other_words(assistant, question, region):
         "Hoe lang moet een statushouder gemiddeld wachten voordat hij een huurwoning krijgt?",  # a span, not a count
         "Hoeveel leefgeld krijgt een volwassen Oekraïner in de gemeentelijke opvang per week?",  # not 540 a week
         "Zal de tijdelijke bescherming na maart 2026 opnieuw worden verlengd?",  # a prediction
+        "Hoeveel van de 96.000 plekken gaan naar Maastricht?",  # a place the news did not report: no other figure
     ],
 )
 def test_declines_what_only_looks_like_a_figure_we_hold(assistant, question):
