@@ -20,6 +20,7 @@ from .tools import Tools, compute
 from .understand import (MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_phrase, lexicon, normal, padded,
                          parse_periods)
 
+HEADCOUNT = {u: "mensen" for u in ("plaatsen", "personen", "vergunninghouders", "asielaanvragen", "inwoners", "jongeren")}
 COA_METRICS = {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}
 PER_UNIT = {"maanden": "maand", "jaar": "jaar"}  # the span a change is divided by, and the rate's "per …"
 POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hold (db/SOURCES.md)
@@ -219,15 +220,15 @@ class Executor:
     def _kerncijfer(self) -> Answer:
         p = self.plan
         if p.operation and len(p.sides) >= 2:  # each side carries its own period: filter per side
-            found = [f for f in map(self.side_figure, p.sides[:2]) if f is not None]
-            if len(found) == 2 and (found[0].metric, found[0].period) != (found[1].metric, found[1].period):
+            found = self.side_operands()
+            if found:
                 return self.derived(p.operation, found)
         if p.operation and p.second_metric and p.periods_asked and not self.select_figures(p.metric, quiet=True):
             # the asked period belongs to the other figure ("tekort per 1 januari 2025": the need then,
             # the places now): each figure in the asked period where it has one, else its newest
             other = [f for f in self.dedupe_newest(self.select_figures(p.second_metric, quiet=True)) if f.value is not None]
             mine = [f for f in self.dedupe_newest(self.tools.kerncijfers(p.metric)) if f.value is not None]
-            if other and mine:
+            if other and mine and self.combinable([mine[-1], other[-1]]):
                 return self.derived(p.operation, [mine[-1], other[-1]])
         figures = self.select_figures(p.metric)
         if isinstance(figures, Answer):
@@ -520,15 +521,26 @@ class Executor:
                     return figures[0]
         return None
 
+    def combinable(self, pair: list[Figure]) -> bool:
+        """Two different figures, and like ones: people and places count alike (136.000 ontheemden −
+        120.000 GOO-plekken), but 105 euro per maand and 2 doorstroomlocaties make no sum (a rate
+        times its span is the one product of unlike units)."""
+        a, b = pair
+        alike = HEADCOUNT.get(a.unit, a.unit) == HEADCOUNT.get(b.unit, b.unit)
+        return (a.metric, a.period) != (b.metric, b.period) and (alike or self.plan.operation == "product")
+
+    def side_operands(self) -> list[Figure]:
+        """The figures the two sides of 'X … dan Y' name, if they can be combined."""
+        found = [f for f in map(self.side_figure, self.plan.sides[:2]) if f is not None]
+        return found if len(found) == 2 and self.combinable(found) else []
+
     def operands(self, figures: list[Figure]) -> list[Figure]:
         """The two figures a derived question combines: one per side of the question ('X … dan Y'),
         or one figure at two asked periods, or the figure plus a second named or typed one."""
         p = self.plan
-        if len(p.sides) >= 2:
-            found = [f for f in map(self.side_figure, p.sides[:2]) if f is not None]
-            if len(found) == 2 and (found[0].metric, found[0].period) != (found[1].metric, found[1].period) \
-                    and (found[0].unit == found[1].unit or p.operation == "product"):
-                return found
+        found = self.side_operands() if len(p.sides) >= 2 else []
+        if found:
+            return found
         own = [f for f in self.dedupe_newest(figures) if f.value is not None]
         by_period = list({f.period: f for f in own}.values())
         if p.operation == "sum" and len(p.periods_asked) >= 2 and len(by_period) >= 2 and all(is_date(f.period) for f in by_period):
@@ -546,9 +558,7 @@ class Executor:
         if p.second_metric:
             second = self.select_figures(p.second_metric, quiet=True)
             others += [f for f in self.dedupe_newest(second) if f.value is not None]
-        others = [f for f in others if f.metric != own[0].metric or f.period != own[0].period]
-        # only like adds to like: 105 euro per maand and 2 doorstroomlocaties make no sum
-        others = [f for f in others if f.unit == own[0].unit or p.operation == "product"]
+        others = [f for f in others if self.combinable([own[0], f])]
         if not others:
             return []
         others.sort(key=lambda f: f.period != own[0].period)  # a part and its whole at the same moment first

@@ -340,11 +340,20 @@ def test_a_text_follow_up_goes_on_from_the_previous_question(assistant):
     assert not assistant.conversation().ask("Kan het college die bevoegdheid ook aan iemand anders geven?").answered
 
 
-def test_only_like_figures_are_added(assistant):
-    # "2 volwassen dochters" is also the number of doorstroomlocaties: 105 euro + 2 locaties is no sum
-    answer = ask(assistant, "Een Oekraïense man met een baan woont in de opvang met zijn vrouw en 2 volwassen dochters. "
-                            "Hoeveel betalen ze samen per maand voor gas, water en licht?")
+@pytest.mark.parametrize(
+    "question",
+    [
+        # "2 volwassen dochters" is also the number of doorstroomlocaties: 105 euro + 2 locaties is no sum
+        "Een Oekraïense man met een baan woont in de opvang met zijn vrouw en 2 volwassen dochters. "
+        "Hoeveel betalen ze samen per maand voor gas, water en licht?",
+        # the two sides name unlike figures
+        "Wat is de eigen bijdrage voor gas, water en licht per maand plus het aantal geopende doorstroomlocaties samen?",
+    ],
+)
+def test_only_like_figures_are_added(assistant, question):
+    answer = ask(assistant, question)
     assert all(len({f.unit for f in c.inputs}) == 1 for c in answer.computations if c.operation != "product")
+    assert not any(c.operation == "sum" for c in answer.computations)
     assert 105 in values(answer)
 
 
