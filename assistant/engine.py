@@ -160,6 +160,7 @@ class Conversation:
         intent.resembles = [p for name in intent.unknown_places for p in a.places.suggestions(name)]
         intent.typed = [m.value for m in numbers_in_text(parse_periods(fold(question))[1]) if m.kind == "number"]
         intent.periods = with_years(intent.periods, self.previous.periods if self.previous else [])
+        intent.context = self.previous.passage if self.previous else ""
         topic = intent.topic or question
         whole = a.catalogue.by_key.get(self.previous.metric) if intent.part_of and self.previous else None
         if whole is not None:  # "Hoeveel daarvan zijn voor amv?": amv within the previous figure
@@ -196,8 +197,6 @@ class Conversation:
         if the_plan.kind == "text" and the_plan.metric in dated:
             # a date a source gave for this fact, put to the test: the fact answers, newest source first
             the_plan = replace(the_plan, kind="kerncijfer")
-        if self.previous is not None and self.previous.passage:
-            intent.context = self.previous.passage
         answer = Executor(a.tools, intent, the_plan).run()
         if answer.kind == "text" and answer.answered:  # the figure a follow-up may still mean stays known
             self.previous = replace(self.previous, passage=question) if self.previous else Turn(None, [], [], passage=question)

@@ -78,7 +78,7 @@ def _stopwords() -> frozenset[str]:
 
     # English too: questions may be English and words like "the" must not count as matches
     # bm25s's Dutch list lacks some pronouns and politeness words people put in questions
-    extra = ("per", "wij", "jullie", "hen", "elkaar", "jij", "graag", "kunt", "welke", "welk", "eigenlijk")  # not "onze": "Onze Minister" 
+    extra = ("per", "wij", "jullie", "hen", "elkaar", "jij", "graag", "kunt", "welke", "welk", "eigenlijk")  # not "onze": "Onze Minister"
     return frozenset(_fold(w) for w in STOPWORDS_DUTCH + STOPWORDS_EN_PLUS + extra)
 
 

@@ -85,8 +85,10 @@ PER_EN = {"maand": "month", "jaar": "year", "week": "week", "dag": "day"}
 
 
 def unit(name: str, language: str) -> str:
-    if language == "nl" or name in UNITS_EN:
-        return name if language == "nl" else UNITS_EN[name]
+    if language == "nl":
+        return name
+    if name in UNITS_EN:
+        return UNITS_EN[name]
     what, per, span = name.partition(" per ")  # "plaatsen per maand": a rate of a unit we know
     return f"{UNITS_EN.get(what, what)} per {PER_EN.get(span, span)}" if per else name
 
