@@ -14,14 +14,13 @@ from . import render
 from .models import Answer, Citation, Computation, Figure
 from .grounding import numbers_in_text
 from .places import Place
-from .planner import COUNTS, WHEN_UNITS, Plan
+from .planner import COA_METRICS, COUNTS, WHEN_UNITS, Plan
 from .text import fold, words
 from .tools import Tools, compute
 from .understand import (MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_phrase, lexicon, normal, padded,
                          parse_periods)
 
 HEADCOUNT = {u: "mensen" for u in ("plaatsen", "personen", "vergunninghouders", "asielaanvragen", "inwoners", "jongeren")}
-COA_METRICS = {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}
 PER_UNIT = {"maanden": "maand", "jaar": "jaar"}  # the span a change is divided by, and the rate's "per …"
 POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hold (db/SOURCES.md)
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
@@ -330,7 +329,7 @@ class Executor:
             how += [f"{f.scope} {f.period}: {self.t('sum_of_gemeenten')}" for f in figures if f.computed and f.formula
                     and f.scope and not any(c.inputs[1].scope == f.scope for c in computations if c.operation == "art29")]
             lines.append(f"{self.t('how')}: " + "; ".join(how))
-        if p.metric in {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}:
+        if p.metric in COA_METRICS:
             lines.append(self.t("both_versions"))
         derived = self.place_computations(figures)
         for c in derived:
@@ -349,7 +348,7 @@ class Executor:
         p = self.plan
         lines, figures = [], []
         lowest = "lowest" in self.intent.operations
-        if p.metric in {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}:
+        if p.metric in COA_METRICS:
             fs = self.tools.coa_ranking(p.metric, lowest, p.top_n or 1)
             lines.append(f"**{self.label(p.metric)}**")
             for f in fs:
@@ -608,7 +607,7 @@ class Executor:
                 return bool(self.tools.reported(place.name, place.kind))
             if metric == "taakstelling_gemeente":
                 return period is not None
-            if metric.startswith("coa_"):
+            if metric in COA_METRICS:
                 return place.kind in {"provincie", "land"}
             return metric in {"inwoners", *COUNTS} and (metric == "inwoners" or place.kind != "gemeente")
         t = self.tools
@@ -649,7 +648,7 @@ class Executor:
             for f in fs:
                 self.cite(f.citation)
             return fs, []
-        if metric in {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}:
+        if metric in COA_METRICS:
             name = "Totaal" if place.kind == "land" else place.name
             if place.kind not in {"provincie", "land"}:
                 return None
@@ -676,7 +675,7 @@ class Executor:
                 return []
             self.cite(whole.citation) if whole.citation else None
             return compute("share", [values[0], whole], self.lang)
-        if values[0].metric.startswith("coa_") and op == "difference" and len(values) >= 2:
+        if values[0].metric in COA_METRICS and op == "difference" and len(values) >= 2:
             return compute("difference", values[:2], self.lang)
         scopes = list(dict.fromkeys((f.scope, f.scope_kind) for f in values))  # Utrecht the gemeente ≠ the provincie
         if len(scopes) > 1 and not self.plan.ambiguous:  # places compared within one period
@@ -747,7 +746,7 @@ class Executor:
                     name = name.replace(cut, "")
                 name += " (" + ("som over de gemeenten" if self.lang == "nl" else "sum over its municipalities") + ")"
             label = f"{place_label} — {name}"
-        if f.metric in {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}:
+        if f.metric in COA_METRICS:
             label += f" ({f.label.rsplit('(', 1)[-1]}"
         value = render.figure_value(f, self.lang)
         extra = []

@@ -13,11 +13,11 @@ from .places import Place
 from .understand import Intent, Period, asks_amount, asks_who, has_phrase, lexicon, typed_spans
 
 PLACE_TABLES = {"taakstelling_gemeente", "gemeenten", "coa_provinciale_opgave", "nieuws_cijfers"}
+COA_METRICS = {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}  # the COA task, published in two versions
 COUNTS = {"aantal_gemeenten", "aantal_provincies", "aantal_veiligheidsregios"}
 COUNTED = {"aantal_provincies": {"provincie"}, "aantal_veiligheidsregios": {"veiligheidsregio"}}  # one per place of its kind
 PLACE_THRESHOLD = 0.3  # with a place named, a weaker match on a place-level figure suffices
-RANKABLE = {"taakstelling_gemeente", "inwoners", "aantal_gemeenten", "coa_provinciale_opgave",
-            "coa_provinciale_opgave_amv"}
+RANKABLE = {"taakstelling_gemeente", "inwoners", "aantal_gemeenten", *COA_METRICS}
 PERIOD_MARGIN = 0.15  # candidates this close to the best may win by having the asked period
 TEXT_FALLBACK = 0.55  # a question for a passage falls back to a figure only when it names one this clearly
 FOLLOWUP_OVERRIDE = 0.75  # a follow-up keeps the previous figure unless another matches this well…
@@ -228,7 +228,7 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
             p.places = [Place("land", "Nederland")]
             p.kind = "places"
             return p
-        if p.metric in {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"} and not regional:
+        if p.metric in COA_METRICS and not regional:
             p.places = [Place("land", "Nederland")]
             p.kind = "places"
             p.operation = operation_of(intent)
