@@ -600,8 +600,9 @@ class Executor:
                             inputs=[first, last], result=result, unit=f"{change.unit} per {PER_UNIT[unit]}",
                             period=change.period)]
 
-    def place_figure(self, metric: str, place: Place, period, probe: bool = False):
-        """Figures of `metric` for one place and period (None if there are none); `probe` only checks."""
+    def place_figure(self, metric: str, place: Place, period, probe: bool = False, whole: bool = False):
+        """Figures of `metric` for one place and period (None if there are none); `probe` only checks;
+        `whole`: the figure another one is a share of, whatever period the question asked that one for."""
         if probe:
             if metric == "spreidingswet_opgave_gerapporteerd":
                 return bool(self.tools.reported(place.name, place.kind))
@@ -625,7 +626,7 @@ class Executor:
             return [f], []
         if metric == "inwoners":
             asked = [pr for pr in self.plan.periods_asked if not pr.matches(POPULATION_PERIOD)]
-            if asked:
+            if asked and not whole:
                 return None  # we hold inhabitants on 1 January 2022 only
             if place.kind == "gemeente":
                 f = t.population_figure(t.gemeente(place.name))
@@ -666,6 +667,14 @@ class Executor:
             return []
         if op == "share" and values[0].metric in COA_METRICS:
             return self.coa_shares(values)
+        if op == "share" and self.plan.second_metric:  # of the place's own inhabitants, not of the nation
+            out = []
+            for place in self.plan.places:
+                own = [f for f in values if (f.scope, f.scope_kind) == (place.name, place.kind)]
+                result = self.place_figure(self.plan.second_metric, place, None, whole=True) if own else None
+                if result and result[0] and result[0][0].value:
+                    out += compute("share", [own[0], result[0][0]], self.lang)
+            return out
         same = [f for f in values if f.metric == values[0].metric and f.period == values[0].period]
         if op == "share" and len(same) == 2 and (same[0].scope, same[0].scope_kind) != (same[1].scope, same[1].scope_kind):
             return compute("share", same, self.lang)  # "welk deel van de provincie woont in de stad": the smaller of the larger

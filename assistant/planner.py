@@ -17,6 +17,7 @@ COA_METRICS = {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}  # the CO
 COUNTS = {"aantal_gemeenten", "aantal_provincies", "aantal_veiligheidsregios"}
 COUNTED = {"aantal_provincies": {"provincie"}, "aantal_veiligheidsregios": {"veiligheidsregio"}}  # one per place of its kind
 PLACE_THRESHOLD = 0.3  # with a place named, a weaker match on a place-level figure suffices
+SHARE_WHOLES = {"inwoners"}  # a place's figure that another of its figures can be a share of
 RANKABLE = {"taakstelling_gemeente", "inwoners", "aantal_gemeenten", *COA_METRICS}
 PERIOD_MARGIN = 0.15  # candidates this close to the best may win by having the asked period
 TEXT_FALLBACK = 0.55  # a question for a passage falls back to a figure only when it names one this clearly
@@ -81,6 +82,7 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         kind = next(iter(kinds))
         groups = [[pl for pl in g if pl.kind == kind] if len(g) > 1 and any(pl.kind == kind for pl in g) else g
                   for g in groups]
+    groups = list({tuple(g): g for g in groups}.values())  # "Amsterdam … de inwoners van Amsterdam": one place
     p.ambiguous = [g for g in groups if len(g) > 1]
     p.places = [pl for g in groups for pl in g]
     followup = previous is not None and (intent.followup or intent.shift_years != 0)
@@ -117,6 +119,12 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
     group = group_cue(text)
 
     metric = choose_metric(intent, matches, regional, ranking, periods, sources, qualifiers)
+    if regional and metric is not None and metric.metric in SHARE_WHOLES and operation_of(intent) == "share":
+        # "welk percentage van de inwoners van Groningen is de taakstelling": the whole is named most clearly,
+        # the part is the other place figure the question names
+        metric = next((m.metric for m in matches[:3] if m.metric.table in PLACE_TABLES and m.lexical >= 0.5
+                       and m.metric.metric not in SHARE_WHOLES | {"provincie", "veiligheidsregio"}
+                       and m.score >= PLACE_THRESHOLD), metric)
     if not regional and any(m.metric.table in PLACE_TABLES and m.score >= ANSWER_THRESHOLD for m in matches[:3]) \
             and has_phrase(text, lexicon()["own_place_cues"]):
         p.reason = "own_place"  # "de taakstelling van mijn gemeente": which one? (not the national figure)
@@ -242,6 +250,9 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         p.places = regional
         p.kind = "places"
         p.operation = operation_of(intent)
+        if p.operation == "share":  # "… als percentage van het aantal inwoners van Amsterdam": of the place's own figure
+            p.second_metric = next((m.metric.metric for m in matches[:3] if m.metric is not metric
+                                    and m.metric.metric in SHARE_WHOLES and m.lexical >= FOLLOWUP_NAMED), None)
         best = score_of(matches, metric)
         p.fallbacks = [m.metric.metric for m in matches if m.metric is not metric and m.metric.table in PLACE_TABLES
                        and m.metric.metric not in {"provincie", "veiligheidsregio"} and m.score >= best - FALLBACK_MARGIN

@@ -227,6 +227,7 @@ class Tools:
                     label_en=f"{label_en}, {'the Netherlands' if provincie == 'Totaal' else provincie} (version {r['versie']})",
                     value=r[column], unit="plaatsen",
                     period=r["peildatum"], scope=provincie, metric=metric,
+                    scope_kind="land" if provincie == "Totaal" else "provincie",
                     source=f"coa_provinciale_opgave[versie {r['versie']}, {provincie}]",
                     sql=" ".join(COA_SQL.split()) + f" -- provincie = {provincie}",
                     caveat="twee gepubliceerde versies (A en B); welke nieuwer is, is onbekend",
@@ -245,7 +246,7 @@ class Tools:
             for r in self.query(sql, {"v": version, "n": n}):
                 figures.append(Figure(
                     label=f"{r['provincie']} (versie {version})", value=r[column], unit="plaatsen",
-                    period=r["peildatum"], scope=r["provincie"], metric=metric,
+                    period=r["peildatum"], scope=r["provincie"], scope_kind="provincie", metric=metric,
                     source=f"coa_provinciale_opgave[versie {version}, {r['provincie']}]", sql=sql,
                     citation=self.table_citation(r["bron"], f"versie {version}: {r['provincie']}",
                                                  f"{version},{r['provincie']},{r['opgave_totaal_incl_amv']},{r['opgave_amv']},{r['peildatum']}"),
@@ -264,7 +265,7 @@ class Tools:
             period = re.sub(r"^(peildatum|stand)\s+", "", r["periode"])  # "peildatum 2025-07-01" → the date
             figures.append(Figure(
                 label=f"{r['gebied']}: {r['maatstaf']}", value=value, unit="plaatsen", period=period,
-                qualifier=qualifier, scope=place, metric="spreidingswet_opgave_gerapporteerd",
+                qualifier=qualifier, scope=place, scope_kind=kind, metric="spreidingswet_opgave_gerapporteerd",
                 source=f"nieuws_cijfers[{r['gebied']}, {r['bron_datum']}]", sql=sql, quote=r["citaat"],
                 caveat="gerapporteerd in het nieuws, niet de officiële Staatscourant-tabel; onvolledig",
                 citation=Citation(doc_id=r["bron"], title=f"Nieuwsbericht ({r['bron_url']})", date=r["bron_datum"],

@@ -71,6 +71,10 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
         # "de provincies X en Y" names them; it asks no count of provinces
         ("Wat is de berekende taakstelling 2024-II van de provincies Groningen en Drenthe bij elkaar opgeteld?", 1_062),
         ("Welk percentage van de inwoners van Nederland woont in Zuid-Holland?", 21.3),
+        # a place's figure as a share of its own inhabitants, whichever of the two the question names first
+        ("Hoeveel opvangplekken moet Amsterdam volgens de Spreidingswet regelen, als percentage van het aantal "
+         "inwoners van Amsterdam?", 0.496),
+        ("Welk percentage van de inwoners van Groningen is de taakstelling voor 2024-I?", 0.107),
         # the words that say what to compute do not pick the figure ("totaal", "procentuele groei")
         ("What is the total housing quota for status holders for the whole of 2024?", 35_750),
         ("procentuele groei opvangplekken 2025 naar 2026", 36.9),
