@@ -371,6 +371,7 @@ class Tools:
         `quote_only`: of the quoted sentence alone, not its whole passage.
         """
         stems, idf = self._passages
+        question = self.index.spelled(question)
         tokens = self.index.tokenize(question)
         words = set(tokens)
         # per word of the question, the stems of its glossary translations (each word only by its own)

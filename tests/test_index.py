@@ -171,6 +171,26 @@ def test_definition_questions_find_the_definition(bundled, query, term):
     assert c.section.endswith("Begripsbepalingen › Artikel 1") and f"{term}:" in c.quote
 
 
+@pytest.mark.parametrize(
+    "typed,read",
+    [
+        ("huisvestingsverguning", "huisvestingsvergunning"),  # one letter short
+        ("vergunninghoudrs", "vergunninghouders"),
+        ("taakstellng", "taakstelling"),
+        ("paspoort", "paspoort"),  # a word the documents lack, near none of theirs: as typed
+        ("terecht", "terecht"),  # short words have too many neighbours: as typed
+        ("Huisvestingswet", "Huisvestingswet"),  # a word the documents have: as typed
+    ],
+)
+def test_long_misspelled_words_are_read_as_the_documents_word(bundled, typed, read):
+    assert bundled.spelled(f"mag ik een {typed}?") == f"mag ik een {read}?"
+
+
+def test_a_misspelled_question_finds_its_passage(bundled):
+    hits = bundled.search("kan iemand zonder nederlands paspoort een huisvestingsverguning krijgen", k=1)
+    assert hits[0].section.endswith("Artikel 10")  # as typed, Artikel 1 came first
+
+
 def test_a_figure_question_is_not_a_definition_question(bundled):
     [c] = bundled.search("Wat is de taakstelling voor de tweede helft van 2024?", k=1)
     assert c.doc_id == BRIEF and "17.000" in c.quote
