@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .text import Decompounder, fold, units, words
+from .text import Decompounder, Speller, fold, units, words
 
 # Calibration, fitted on the dev set (tests/eval/dev.yaml): e5-small cosines between a question
 # and a phrase that means the same lie around 0.88-0.95, unrelated ones around 0.75-0.82.
@@ -99,6 +99,7 @@ class Catalogue:
         self.qualifiers: dict[str, set[str]] = {}  # metric -> qualifiers its figures carry ("tot", "vóór")
         # Words (folded, unstemmed) the catalogue knows: never mistaken for a misspelt place name.
         self.vocabulary_words = {w for m in metrics for w in re.findall(r"[a-z]+", fold(m.document))}
+        self.spelled = Speller(self.vocabulary_words)  # "capaciteitsramign" is "capaciteitsraming"
 
     @classmethod
     def load(cls, sql, cache_dir: Path | None, embedder=None) -> "Catalogue":
@@ -120,6 +121,7 @@ class Catalogue:
         return catalogue
 
     def match(self, question: str, query_vector: np.ndarray | None = None, use_dense: bool = True) -> list[MetricMatch]:
+        question = self.spelled(question)
         q_units = units(question, self.compounds, SKIP_WORDS, self.same)
         q = {u[0] for u in q_units} | {p for u in q_units for p in u[1]}
         q_mass = sum(self.idf.get(u[0], 1.0) for u in q_units) or 1.0

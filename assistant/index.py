@@ -31,13 +31,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
-from rapidfuzz import process
-from rapidfuzz.distance import DamerauLevenshtein
 
 from .config import Settings
 from .embeddings import Embedder, chroma_embedding_function, load_embedder
 from .knowledge import Document, DocumentError, chunk_document, clean, defined_term, load_document, sentences
 from .models import Citation
+from .text import Speller
 
 # "wat is een woningmarktregio?", "wat verstaat de wet onder …", "what is a permit holder?" - but
 # not "wat is de taakstelling voor 2024-II?", which asks for a figure, not a definition
@@ -53,9 +52,6 @@ LIST_GOES_ON = (":", ";", ",", " en", " of")  # a quote ending so stops inside i
 # Words a sentence opens with when it goes on from the one before it (anaphora and connectives).
 CONTINUES = re.compile(r"(deze|dit|dat|daarom|daardoor|daarvoor|daarmee|hiervoor|hierdoor|hiermee|hiertoe|zo|"
                        r"dan|omdat|want|this|these|that|therefore|thus)\b")
-
-
-SPELL_MIN = 8  # shorter words are left as typed: they have too many neighbours ("terecht", "Utrecht")
 
 
 class IndexMissing(RuntimeError):
@@ -183,9 +179,7 @@ class Index:
         self._doc_rows: dict[str, np.ndarray] = {}
         self._idf: np.ndarray | None = None
         self._defines: dict[int, set[str]] = {}
-        self._words: list[str] = []  # the documents' words of SPELL_MIN - 2 letters or more, for `spelled`
-        self._known: frozenset[str] = frozenset()
-        self._spelled: dict[str, str] = {}
+        self.spelled = Speller(())  # long misspelt words of a question read as the documents' words
         self._stamp: int | None = None
         self._firsts: tuple = (None, (None, None))  # the last hybrid search: (query, doc ids), each ranker's first row
         self._load()
@@ -216,9 +210,8 @@ class Index:
         self._doc_rows = {doc_id: np.array(ids) for doc_id, ids in rows.items()}
         terms = {i: defined_term(c["text"]) for i, c in enumerate(self.chunks)}
         self._defines = {i: set(self.tokenize(term)) for i, term in terms.items() if term}
-        self._words = sorted({w for c in self.chunks for w in self.tokenize.words_of(c["text"]) if len(w) >= SPELL_MIN - 2})
-        self._known = frozenset(self._words)
-        self._spelled: dict[str, str] = {}
+        self.spelled = Speller((w for c in self.chunks for w in self.tokenize.words_of(c["text"])),
+                               keep=self.tokenize.glossary)
 
     def _refresh(self):
         """Pick up a build that another process published (a server keeps serving the newest)."""
@@ -269,26 +262,6 @@ class Index:
                 fused[row] = fused.get(row, 0.0) + 2.0 / (RRF_K + rank + 1)
         best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
         return [self._citation(row, score, groups) for row, score in best]
-
-    def spelled(self, text: str) -> str:
-        """The text with each long word the documents lack, but have one or two typing errors away
-        ("huisvestingsverguning"), read as the documents' word; only where one word is that close."""
-        if text in self._spelled:
-            return self._spelled[text]
-        out = []
-        for word in re.findall(r"\w+|\W+", text):
-            key = _fold(word)
-            if len(key) >= SPELL_MIN and key.isalpha() and key not in self._known and key not in self.tokenize.glossary:
-                edits = 1 if len(key) <= 10 else 2
-                near = process.extract(key, self._words, scorer=DamerauLevenshtein.distance, score_cutoff=edits, limit=3)
-                best = [w for w, d, _ in near if d == near[0][1]] if near else []
-                if len({self.tokenize.stemmer.stemWord(w) for w in best}) == 1:
-                    word = best[0]
-            out.append(word)
-        if len(self._spelled) > 1000:
-            self._spelled.clear()
-        self._spelled[text] = "".join(out)
-        return self._spelled[text]
 
     def agreed(self, query: str, doc_ids: list[str] | None = None) -> str | None:
         """The passage both BM25 and the embeddings rank first on their own (its chunk id), if any:

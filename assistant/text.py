@@ -94,3 +94,39 @@ class Decompounder:
                 if left in self.vocabulary:
                     return (left, tail)
         return ()
+
+
+SPELL_MIN = 8  # shorter words are left as typed: they have too many neighbours ("terecht", "Utrecht")
+
+
+class Speller:
+    """Reads a long word a vocabulary lacks, but has one or two typing errors away ("huisvestingsverguning"),
+    as the vocabulary's word; only where one word (up to its inflection) is that close."""
+
+    def __init__(self, vocabulary, keep=frozenset()):
+        self.words = sorted({fold(w) for w in vocabulary if len(w) >= SPELL_MIN - 2})
+        self.known = frozenset(self.words) | {fold(w) for w in keep}
+        self.stems = frozenset(_stem(w) for w in self.words)  # another form of a known word is no typo
+        self.cache: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        if text in self.cache:
+            return self.cache[text]
+        from rapidfuzz import process
+        from rapidfuzz.distance import DamerauLevenshtein
+
+        out = []
+        for word in re.findall(r"\w+|\W+", text):
+            key = fold(word)
+            if len(key) >= SPELL_MIN and key.isalpha() and key not in self.known and _stem(key) not in self.stems:
+                edits = 1 if len(key) <= 10 else 2
+                near = process.extract(key, self.words, scorer=DamerauLevenshtein.distance, score_cutoff=edits, limit=3)
+                best = [w for w, d, _ in near if d == near[0][1]]
+                # one word (up to its inflection), and not just another ending ("Oekraïens", "oekraiense")
+                if best and len({_stem(w) for w in best}) == 1 and not (best[0].startswith(key) or key.startswith(best[0])):
+                    word = best[0]
+            out.append(word)
+        if len(self.cache) > 1000:
+            self.cache.clear()
+        self.cache[text] = "".join(out)
+        return self.cache[text]
