@@ -112,6 +112,15 @@ class PlaceResolver:
                 i += n
             else:
                 i += 1
+        for i in range(len(tokens) - 1):  # a name of two words, misspelt: "noord holand"
+            pair = normalize_name(f"{tokens[i][0]} {tokens[i + 1][0]}")
+            if used[i] or used[i + 1] or len(pair) < 9:
+                continue
+            match = self.closest(pair)
+            if match and " " in match[0]:
+                mentions.append(PlaceMention(f"{tokens[i][0]} {tokens[i + 1][0]}", tokens[i][1],
+                                             list(self.aliases[match[0]]), fuzzy=True, score=match[1]))
+                used[i] = used[i + 1] = True
         for i, (word, start) in enumerate(tokens):
             key = normalize_name(word)
             if used[i] or len(key) < 5 or key in self.vocabulary or key in COMMON_WORDS:
@@ -147,6 +156,7 @@ class PlaceResolver:
         ('taakstelling gent 2024-II') or a capitalised one right after its verb ('heeft Aken'), that is
         no misspelling of a word we know."""
         taken = {m.start for m in found}
+        lowered = question == question.lower()  # no capitals at all: a name may be written small too
         tokens = [(m.group(), m.start()) for m in re.finditer(r"[\w'’-]+", question)]
         names = []
         for i, (word, start) in enumerate(tokens[1:], start=1):
@@ -163,7 +173,7 @@ class PlaceResolver:
                         and not any(head in cues for cues in KIND_CUES.values()):
                     continue  # one name of several words: "House of Representatives", "Raad van State"
                 names.append(word)
-            elif not found and (before in PLACE_FIGURE_WORDS or (word[:1].isupper() and before in PLACE_VERBS
+            elif not found and (before in PLACE_FIGURE_WORDS or ((word[:1].isupper() or lowered) and before in PLACE_VERBS
                                                                    and not self._opens_sentence(question, start))) \
                     and not self._misspelt(key) and not any(
                     part.isupper() or normalize_name(part) in self.vocabulary for part in re.split(r"[-'’]", word) if part):

@@ -16,6 +16,7 @@ from assistant.places import typo_edits
         ("What is Rotterdam's quota?", "Rotterdam's", "Rotterdam"),  # forms of the name itself
         ("Welke Limburgse gemeente heeft de hoogste taakstelling?", "Limburgse", "Limburg"),
         ("Hoeveel Nederlanders zijn er?", "Nederlanders", "Nederland"),
+        ("inwoners noord holand", "noord holand", "Noord-Holland"),  # a name of two words, misspelt
     ],
 )
 def test_a_misspelt_or_inflected_name_is_the_place(assistant, question, written, place):
@@ -28,6 +29,7 @@ def test_a_misspelt_or_inflected_name_is_the_place(assistant, question, written,
     [
         ("Wat is de taakstelling van de gemeente Kleinhoven voor 2024-II?", "Kleinhoven"),  # not Eindhoven
         ("Hoeveel inwoners heeft Aken?", "Aken"),  # short, but no misspelling of "maken"
+        ("hoeveel inwoners heeft antwerpen", "antwerpen"),  # a question without capitals writes names small too
     ],
 )
 def test_a_name_that_only_resembles_a_place_is_unknown(assistant, question, name):
@@ -38,6 +40,12 @@ def test_a_name_that_only_resembles_a_place_is_unknown(assistant, question, name
 
 def test_an_ordinary_word_is_no_misspelt_place(assistant):
     assert assistant.places.find("Bij wie kunnen we daarvoor terecht?") == []  # not Utrecht
+
+
+@pytest.mark.parametrize("question", ["hoeveel inwoners heeft nederland", "hoeveel plekken moet het coa regelen",
+                                      "hoeveel statushouders moet een gemeente huisvesten"])
+def test_a_small_word_after_the_verb_is_no_unknown_place(assistant, question):
+    assert assistant.places.unknown(question, assistant.places.find(question)) == []
 
 
 def test_the_decline_names_the_place_it_resembles(assistant):
