@@ -157,7 +157,7 @@ YEAR = re.compile(r"\b(20\d\d|19\d\d)\b")
 TOP_N = re.compile(r"\b(?:top|eerste|first|grootste|hoogste|laagste|kleinste|largest|highest|lowest|smallest)[ -](\d{1,3})\b|\b(\d{1,3})\s+(?:\w+\s+)?(?:grootste|hoogste|laagste|kleinste|meeste|minste|largest|highest|lowest|smallest|biggest|gemeenten|municipalities|provincies|provinces|veiligheidsregio|veiligheidsregios|safety)\b")
 PIN = re.compile(
     r"\b(?:volgens|in|uit|according to|in|from|of)\s+(?:de|het|the)\s+(brief|letter|nieuwsbericht|nieuws|news item|news|bericht|huisvestingswet|housing act|wet|law)\b(?:\s+2014)?"
-    rf"(?:\s+(?:van|of|from))?(?:\s+(\d{{1,2}}))?(?:\s+({MONTH_WORDS}))?(?:\s+(\d{{4}}))?"
+    rf"(?:\s+(?:van|of|from))?(?:\s+(\d{{1,2}}))?(?:\s+({MONTH_WORDS})\b)?(?:\s+(\d{{4}})\b)?"
 )
 PIN_TYPES = {"brief": "brief", "letter": "brief", "nieuwsbericht": "nieuws", "nieuws": "nieuws",
              "news item": "nieuws", "news": "nieuws", "bericht": "nieuws", "wet": "wet", "law": "wet",

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from assistant.cli import cli
 from assistant.grounding import ungrounded_numbers
 from assistant.render import number, qualifier
+from assistant.understand import understand
 
 
 def ask(assistant, *questions):
@@ -451,6 +452,14 @@ def test_start_and_end_asked_together_are_both_given(assistant):
 def test_pinned_source_gets_its_own_value(assistant):
     answer = ask(assistant, "Tot wanneer geldt de tijdelijke bescherming volgens de brief van april 2024?")
     assert [f.value_date for f in answer.figures][0] == "2025-03-04"
+
+
+@pytest.mark.parametrize("question", ["Hoeveel plekken kwamen er volgens de brief van april 2024 onder de Spreidingswet?",
+                                      "Hoeveel plekken kwamen er volgens de brief van apr 2024 onder de Spreidingswet?"])
+def test_a_pinned_source_is_taken_out_of_the_question_whole(question):
+    intent = understand(question, [])
+    assert (intent.pin.doc_type, intent.pin.year, intent.pin.month) == ("brief", 2024, 4)
+    assert " il " not in f" {intent.topic} " and "apr" not in intent.topic  # not "apr" of "april", leaving "il"
 
 
 def test_partial_document_and_law_version_are_labelled(assistant):
