@@ -21,7 +21,7 @@ UNITS_EN = {
     "veiligheidsregio's": "safety regions",
 }
 QUALIFIERS_EN = {
-    "ca.": "approx.", "circa": "approx.", "ruim": "over", "medio scenario": "medium scenario",
+    "ca.": "approx.", "circa": "approx.", "ruim": "over", "elk": "each", "medio scenario": "medium scenario",
     "bij ongewijzigd beleid": "if policy is unchanged", "naar verwachting": "expected",
     "maximaal": "at most", "gemiddeld": "on average", "vóór": "before", "voor": "before",
     "uiterlijk": "at the latest", "incidenteel in totaal": "one-off, in total", "eenmalig": "one-off",
