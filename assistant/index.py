@@ -79,7 +79,8 @@ def _stopwords() -> frozenset[str]:
 
     # English too: questions may be English and words like "the" must not count as matches
     # bm25s's Dutch list lacks some pronouns and politeness words people put in questions
-    extra = ("per", "wij", "jullie", "hen", "elkaar", "jij", "graag", "kunt", "welke", "welk", "eigenlijk")  # not "onze": "Onze Minister"
+    extra = ("per", "wij", "jullie", "hen", "elkaar", "jij", "graag", "kunt", "welke", "welk", "eigenlijk",  # not "onze": "Onze Minister"
+             "much", "many", "get", "gets", "got")  # English question words bm25s lacks
     return frozenset(_fold(w) for w in STOPWORDS_DUTCH + STOPWORDS_EN_PLUS + extra)
 
 
@@ -245,8 +246,7 @@ class Index:
         groups = self.tokenize.groups(self.spelled(quote_for or query))
         rankings = []
         if mode in ("hybrid", "lexical") or not self.dense:
-            tokens = [form for stem in self.tokenize(expanded) for form in self.tokenize.verb_forms(stem)]
-            rankings.append(self._lexical(tokens, depth, doc_ids))
+            rankings.append(self._lexical(self.tokenize.groups(self.spelled(query)), depth, doc_ids))
         if mode in ("hybrid", "dense") and self.dense:
             rankings.append(self._vector(expanded, depth, doc_ids))
         if mode == "hybrid" and len(rankings) == 2:  # each ranker's first, for agreed()
@@ -281,11 +281,22 @@ class Index:
         found = [self._doc_rows[d] for d in doc_ids if d in self._doc_rows]
         return np.concatenate(found) if found else np.array([], dtype=int)
 
-    def _lexical(self, tokens: list[str], depth: int, doc_ids) -> list[int]:
-        ids = self._bm25.get_tokens_ids(tokens)
-        if not ids:
+    def bm25_scores(self, groups: list[set[str]]) -> np.ndarray:
+        """BM25 per passage, each word of the question counted once: by the best of its own stem and
+        its translations, so a word with many Dutch forms ("permit") does not outweigh the rest."""
+        scores = np.zeros(len(self.chunks), dtype=np.float32)
+        seen: set[str] = set()  # "regional tables" both say "regietafels": it counts once
+        for group in groups:
+            ids = self._bm25.get_tokens_ids(sorted(group - seen))
+            seen |= group
+            if ids:
+                scores += np.max([self._bm25.get_scores_from_ids([i]) for i in ids], axis=0)
+        return scores
+
+    def _lexical(self, groups: list[set[str]], depth: int, doc_ids) -> list[int]:
+        scores = self.bm25_scores(groups)
+        if not scores.any():
             return []
-        scores = self._bm25.get_scores_from_ids(ids)
         rows = self._rows(doc_ids)
         if rows is not None:
             masked = np.zeros_like(scores)

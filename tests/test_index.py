@@ -191,6 +191,17 @@ def test_a_misspelled_question_finds_its_passage(bundled):
     assert hits[0].section.endswith("Artikel 10")  # as typed, Artikel 1 came first
 
 
+def test_a_word_counts_once_however_many_translations_it_has(bundled):
+    vergunning, huisvestingsvergunning = bundled.tokenize("vergunning huisvestingsvergunning")  # stems
+    one, other = bundled.bm25_scores([{vergunning}]), bundled.bm25_scores([{huisvestingsvergunning}])
+    both = bundled.bm25_scores([{vergunning, huisvestingsvergunning}])
+    assert one.any() and other.any()
+    assert np.allclose(both, np.maximum(one, other))  # the best of its forms, not their sum
+    # two words of the question that translate to the same Dutch word count it once
+    assert np.allclose(bundled.bm25_scores([{"regional", "regietafel"}, {"roundtabl", "regietafel"}]),
+                       bundled.bm25_scores([{"regional", "regietafel"}]))
+
+
 def test_a_figure_question_is_not_a_definition_question(bundled):
     [c] = bundled.search("Wat is de taakstelling voor de tweede helft van 2024?", k=1)
     assert c.doc_id == BRIEF and "17.000" in c.quote
