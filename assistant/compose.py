@@ -15,9 +15,10 @@ from .models import Answer, Citation, Computation, Figure
 from .grounding import numbers_in_text
 from .places import Place
 from .planner import COA_METRICS, COUNTS, WHEN_UNITS, Plan
-from .text import fold, words
+from .text import fold, stem, words
 from .tools import Tools, compute
 from .understand import (MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_phrase, lexicon, normal, padded,
+                         wanted_units,
                          parse_periods)
 
 HEADCOUNT = {u: "mensen" for u in ("plaatsen", "personen", "vergunninghouders", "asielaanvragen", "inwoners", "jongeren")}
@@ -116,6 +117,18 @@ def without_cues(question: str) -> str:
 def states_a_number(text: str) -> bool:
     numbers = lexicon()["number_words"]
     return any(m.kind == "number" for m in numbers_in_text(text)) or any(w in numbers for w in words(text))
+
+
+RATE = re.compile(r"\bper (?!\d)\w+|\b\w+lijkse?\b|\b(?:each|every|a|an) (?:day|week|month|year)\b")  # per plek, jaarlijks
+
+
+def states_unit(text: str, units: set[str], rate: bool = False) -> bool:
+    """The text names one of the units (all its words but "personen"), or no unit is wanted; and,
+    where a rate is asked ("per plek", "per day"), states a rate."""
+    said = {stem(w) for w in words(text)} | ({"euro"} if "€" in text else set())
+    if rate and not RATE.search(fold(text)):
+        return False
+    return not units or any({stem(w) for w in unit.split() if w != "personen"} <= said for unit in units)
 
 
 def is_date(period: str) -> bool:
@@ -429,6 +442,10 @@ class Executor:
         if passages and asks_amount(self.intent.ask) and not asks_who(self.intent.ask) \
                 and not self.intent.asks_when and not any(states_a_number(h.quote) for h in passages[:2]):
             passages = []  # "hoeveel …?" is not answered by a passage without a number ("wie/wanneer …?" may be)
+        rate = bool(RATE.search(self.intent.ask))
+        if passages and asks_amount(self.intent.ask) and not any(
+                states_unit(h.quote, wanted_units(self.intent.ask), rate) for h in passages[:2]):
+            passages = []  # "Hoeveel geld per plek …?": a passage with an amount in another unit does not answer it
         if not passages:
             m = self.plan.catalogue.get(self.plan.metric) if self.plan.metric else None
             # no passage says it, but a key figure does; "wie …?" and yes/no questions are never answered

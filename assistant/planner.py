@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from .catalogue import AMBIGUITY_MARGIN, ANSWER_THRESHOLD, Metric, MetricMatch
 from .places import Place
-from .understand import Intent, Period, asks_amount, asks_who, has_phrase, lexicon, typed_spans
+from .understand import Intent, Period, asks_amount, asks_who, has_phrase, lexicon, typed_spans, wanted_units
 
 PLACE_TABLES = {"taakstelling_gemeente", "gemeenten", "coa_provinciale_opgave", "nieuws_cijfers"}
 COA_METRICS = {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}  # the COA task, published in two versions
@@ -357,10 +357,7 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     if not matches:
         return None
     pool = matches
-    asked = intent.text  # "in zes maanden" is the asker's span, not the unit of the answer
-    for _, _, phrase in typed_spans(asked):
-        asked = asked.replace(f" {phrase} ", " ")
-    wanted = {unit for unit, cues in lexicon()["units"].items() if has_phrase(asked, cues)}
+    wanted = wanted_units(intent.text)
     if wanted:
         # "Hoeveel kost …" can only be answered by an amount of money, whatever else matches.
         # (a figure we lack counts in its own unit; one without a unit may be any)

@@ -25,7 +25,7 @@ DUTCH_STOPWORDS = frozenset(
     why will you your yours yourself yourselves""".split()
 )
 # maxCacheSize 0: PyStemmer's own word cache (10,000 words, trimmed only at 12,000, ~250 B each) would
-# keep every new word of every question a second time; the bounded lru_cache of _stem is the one cache.
+# keep every new word of every question a second time; the bounded lru_cache of stem is the one cache.
 _stemmer = Stemmer.Stemmer("dutch", 0)
 
 
@@ -36,7 +36,7 @@ def fold(text: str) -> str:
 
 
 @lru_cache(maxsize=8192)  # the sources' and catalogue's words fit; words of questions churn, not pile up
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     return _stemmer.stemWord(word)
 
 
@@ -62,7 +62,7 @@ def units(text: str, compounds: "Decompounder", skip=frozenset(), same: dict[str
         if (w in DUTCH_STOPWORDS and w not in same) or w in skip or w.isdigit() or len(w) < 2:
             continue  # a stop word that means a content word ("nu" = "huidige") counts as that word
         w = same.get(w, w)
-        out.append((_stem(w), tuple(_stem(same.get(p, p)) for p in compounds(w))))
+        out.append((stem(w), tuple(stem(same.get(p, p)) for p in compounds(w))))
     return out
 
 
@@ -106,7 +106,7 @@ class Speller:
     def __init__(self, vocabulary, keep=frozenset()):
         self.words = sorted({fold(w) for w in vocabulary if len(w) >= SPELL_MIN - 2})
         self.known = frozenset(self.words) | {fold(w) for w in keep}
-        self.stems = frozenset(_stem(w) for w in self.words)  # another form of a known word is no typo
+        self.stems = frozenset(stem(w) for w in self.words)  # another form of a known word is no typo
         self.cache: dict[str, str] = {}
 
     def __call__(self, text: str) -> str:
@@ -118,12 +118,12 @@ class Speller:
         out = []
         for word in re.findall(r"\w+|\W+", text):
             key = fold(word)
-            if len(key) >= SPELL_MIN and key.isalpha() and key not in self.known and _stem(key) not in self.stems:
+            if len(key) >= SPELL_MIN and key.isalpha() and key not in self.known and stem(key) not in self.stems:
                 edits = 1 if len(key) <= 10 else 2
                 near = process.extract(key, self.words, scorer=DamerauLevenshtein.distance, score_cutoff=edits, limit=3)
                 best = [w for w, d, _ in near if d == near[0][1]]
                 # one word (up to its inflection), and not just another ending ("Oekraïens", "oekraiense")
-                if best and len({_stem(w) for w in best}) == 1 and not (best[0].startswith(key) or key.startswith(best[0])):
+                if best and len({stem(w) for w in best}) == 1 and not (best[0].startswith(key) or key.startswith(best[0])):
                     word = best[0]
             out.append(word)
         if len(self.cache) > 1000:

@@ -54,6 +54,14 @@ def asks_amount(text: str) -> bool:
     return not any(text.startswith(padded(c)) for c in heads)
 
 
+def wanted_units(text: str) -> set[str]:
+    """The units an answer must have ("Hoeveel kost …": euro), from the lexicon; the asker's own span
+    ("in zes maanden") is what to multiply by, not the answer's unit."""
+    for _, _, phrase in typed_spans(text):
+        text = text.replace(f" {phrase} ", " ")
+    return {unit for unit, cues in lexicon()["units"].items() if has_phrase(text, cues)}
+
+
 @dataclass(frozen=True)
 class Period:
     kind: str  # date, half, year

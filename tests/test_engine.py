@@ -268,6 +268,12 @@ def test_membership_in_other_words(assistant, question, region):
         "Hoeveel leefgeld krijgt een volwassen Oekraïner in de gemeentelijke opvang per week?",  # not 540 a week
         "Zal de tijdelijke bescherming na maart 2026 opnieuw worden verlengd?",  # a prediction
         "Hoeveel van de 96.000 plekken gaan naar Maastricht?",  # a place the news did not report: no other figure
+        # a passage with money in it, but no rate: it does not say how much per place
+        "How much money per reception place does a municipality receive under the Spreidingswet financial "
+        "arrangement?",
+        "What does one GOO reception place cost per day?",  # a passage with a number, but no money in it
+        "hoeveel inwonres heeft baarle hertog",  # a place we do not know, in a question without capitals
+        "Hoeveel statushouders heeft Amsterdam in de eerste helft van 2024 echt aan een woning geholpen?",
     ],
 )
 def test_declines_what_only_looks_like_a_figure_we_hold(assistant, question):
