@@ -18,7 +18,7 @@ from .planner import COA_METRICS, COUNTS, WHEN_UNITS, Plan
 from .text import fold, stem, words
 from .tools import Tools, compute
 from .understand import (MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_phrase, lexicon, normal, padded,
-                         wanted_units,
+                         answer_type, wanted_units,
                          parse_periods)
 
 HEADCOUNT = {u: "mensen" for u in ("plaatsen", "personen", "vergunninghouders", "asielaanvragen", "inwoners", "jongeren")}
@@ -416,7 +416,9 @@ class Executor:
         doc_ids = None
         if self.intent.pin is not None:
             doc_ids = [d for d, row in self.tools.documents.items() if row["type"] == self.intent.pin.doc_type] or None
-        hits = self.tools.retrieve(self.intent.question, k=12 if self.intent.article else 3, doc_ids=doc_ids)
+        expects = answer_type(self.intent.ask)  # the quote prefers a sentence with such an answer
+        hits = self.tools.retrieve(self.intent.question, k=12 if self.intent.article else 3, doc_ids=doc_ids,
+                                   expects=expects)
         named = []
         if self.intent.article:  # "artikel 29": that article first, whatever else matches
             named = [h for h in hits if h.section.rstrip().endswith(f"Artikel {self.intent.article}")]
@@ -429,7 +431,8 @@ class Executor:
             # previous one; searched together, a passage must cover the two
             together = f"{self.intent.context} {self.intent.question}"
             covered = [(h, self.tools.coverage(without_cues(normal(together)), h))
-                       for h in self.tools.retrieve(together, k=3, doc_ids=doc_ids, quote_for=self.intent.question)]
+                       for h in self.tools.retrieve(together, k=3, doc_ids=doc_ids, quote_for=self.intent.question,
+                                                    expects=expects)]
             passages = self.covering(covered, together, doc_ids)
         if len(passages) > 1:  # a second passage only from the same section, and as well covered
             first = next(c for h, c in covered if h is passages[0])

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -52,6 +53,20 @@ LIST_GOES_ON = (":", ";", ",", " en", " of")  # a quote ending so stops inside i
 # Words a sentence opens with when it goes on from the one before it (anaphora and connectives).
 CONTINUES = re.compile(r"(deze|dit|dat|daarom|daardoor|daarvoor|daarmee|hiervoor|hierdoor|hiermee|hiertoe|zo|"
                        r"dan|omdat|want|this|these|that|therefore|thus)\b")
+
+
+# The particles of Dutch separable verbs ("stellen … vast", "maken … bekend", "trekt … in").
+SEPARABLE = frozenset("aan af bekend bij door in mee na om op over terug toe uit vast voor weg samen vrij tegen "
+                      "kwijt open dicht ter beschikbaar".split())
+TYPE_BONUS = 0.5  # how much more a sentence with the kind of answer asked counts in quote choice
+
+
+@functools.lru_cache(maxsize=1)
+def answer_marks() -> dict[str, re.Pattern]:
+    """Per answer type (lexicon answer_types) one pattern for a sentence that gives such an answer."""
+    from .understand import lexicon
+
+    return {kind: re.compile("|".join(f"(?:{m})" for m in spec["marks"])) for kind, spec in lexicon()["answer_types"].items()}
 
 
 class IndexMissing(RuntimeError):
@@ -113,6 +128,16 @@ class Tokenizer:
             return {stem}
         base = stem[:-1]
         return {stem, base, re.sub(r"([aeou])\1(?=[^aeiou]$)", r"\1", base)}
+
+    def separable(self, text: str) -> set[str]:
+        """Stems of the separable verbs a Dutch text splits ("maken het aantal bekend": bekendmaken),
+        so a question that writes the verb whole finds the sentence that splits it."""
+        found = self.words_of(text)
+        particles = [w for w in found if w in SEPARABLE]
+        if not particles:
+            return set()
+        joined = self.stemmer.stemWords([p + w for p in particles for w in found if len(w) > 2 and w != p])
+        return {form for stem in joined for form in self.verb_forms(stem)}
 
     @staticmethod
     def words_of(text: str) -> list[str]:
@@ -232,10 +257,11 @@ class Index:
 
     def search(
         self, query: str, k: int = 5, doc_ids: list[str] | None = None, mode: str = "hybrid",
-        quote_for: str | None = None,
+        quote_for: str | None = None, expects: str | None = None,
     ) -> list[Citation]:
         """Top-k passages for a question, fused from BM25 and vector ranks (`mode` for benchmarks);
-        each quoted by the sentence that best answers `quote_for` (default: the query itself)."""
+        each quoted by the sentence that best answers `quote_for` (default: the query itself), and
+        gives the kind of answer it `expects` (understand.answer_type)."""
         self._refresh()
         if self.manifest is None:
             raise IndexMissing(f"no index in {self.dir}: run `assistant index build`")
@@ -261,7 +287,7 @@ class Index:
             for rank, row in enumerate(defining):
                 fused[row] = fused.get(row, 0.0) + 2.0 / (RRF_K + rank + 1)
         best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
-        return [self._citation(row, score, groups) for row, score in best]
+        return [self._citation(row, score, groups, expects) for row, score in best]
 
     def agreed(self, query: str, doc_ids: list[str] | None = None) -> str | None:
         """The passage both BM25 and the embeddings rank first on their own (its chunk id), if any:
@@ -327,7 +353,7 @@ class Index:
         )
         return [int(i) for i in result["ids"][0]]
 
-    def _citation(self, row: int, score: float, groups: list[set[str]]) -> Citation:
+    def _citation(self, row: int, score: float, groups: list[set[str]], expects: str | None = None) -> Citation:
         chunk = self.chunks[row]
         doc = self.documents[chunk["doc_id"]]
         return Citation(
@@ -335,7 +361,7 @@ class Index:
             title=doc["title"],
             date=doc["date"],
             section=chunk["section"],
-            quote=self.quote(chunk, groups),
+            quote=self.quote(chunk, groups, expects),
             doc_type=doc["doc_type"],
             page=chunk["page"],
             chunk_id=chunk["chunk_id"],
@@ -343,17 +369,19 @@ class Index:
             note=doc["note"],
         )
 
-    def quote(self, chunk: dict, groups: list[set[str]]) -> str:
+    def quote(self, chunk: dict, groups: list[set[str]], expects: str | None = None) -> str:
         """The sentence, or two adjacent sentences, of the chunk that cover most of the question.
 
-        Coverage counts the question's words (or their translations) weighted by rarity. Only
-        text that stands verbatim in the document is returned (CONVENTIONS.md), so two sentences
-        are joined only where they are adjacent in the document itself.
+        Coverage counts the question's words (or their translations) weighted by rarity; a sentence
+        that gives the kind of answer the question `expects` (a date, a span, a reason …) counts
+        TYPE_BONUS more. Only text that stands verbatim in the document is returned (CONVENTIONS.md),
+        so two sentences are joined only where they are adjacent in the document itself.
         """
+        marks = answer_marks().get(expects or "")
         parts = [p for p in (clean(s) for s in sentences(chunk["text"])) if p]
         if not parts:
             return clean(chunk["text"])
-        words = [set(self.tokenize(p)) for p in parts]
+        words = [set(self.tokenize(p)) | self.tokenize.separable(p) for p in parts]
         document = self.documents[chunk["doc_id"]]["normalized"]
         best, best_score, start, last = parts[0], 0.0, 0, 0
         for width in (0, 1):  # single sentences first: a pair must cover strictly more
@@ -363,6 +391,8 @@ class Index:
                 if width and (len(text) > QUOTE_CHARS or text not in document):
                     continue
                 score = self._overlap(words[i] | words[j], groups)
+                if marks is not None and marks.search(_fold(text)):
+                    score *= 1 + TYPE_BONUS
                 if score > best_score + 1e-9:
                     best, best_score, start, last = text, score, i, j
         # a next sentence that opens by referring back ("Deze wet beoogt …", "Daarom …") finishes the

@@ -341,7 +341,7 @@ class Tools:
         import math
 
         idx = self.index
-        stems = {c["chunk_id"]: set(idx.tokenize(c["text"])) for c in idx.chunks}
+        stems = {c["chunk_id"]: set(idx.tokenize(c["text"])) | idx.tokenize.separable(c["text"]) for c in idx.chunks}
         df: dict[str, int] = {}
         for words in stems.values():
             for w in words:
@@ -378,7 +378,8 @@ class Tools:
         glossary = self.index.tokenize.glossary
         translated = {stem: {t for t in self.index.tokenize(" ".join(glossary.get(word, ())))}
                       for word in self.index.tokenize.words_of(question) for stem in self.index.tokenize(word)}
-        passage = set(self.index.tokenize(hit.quote)) if quote_only else stems.get(hit.chunk_id, set())
+        passage = set(self.index.tokenize(hit.quote)) | self.index.tokenize.separable(hit.quote) if quote_only \
+            else stems.get(hit.chunk_id, set())
         # Dutch writes one word where the question may write two ("bekend gemaakt" / "bekendgemaakte"),
         # and says the same thing in other words ("begin" / "aanvang", lexicon same_words)
         joined = {w for a, b in zip(tokens, tokens[1:]) if a + b in passage for w in (a, b)}
@@ -401,9 +402,9 @@ class Tools:
         return min(1.0, found / total)
 
     def retrieve(self, query: str, k: int = 5, doc_ids: list[str] | None = None,
-                 quote_for: str | None = None) -> list[Citation]:
+                 quote_for: str | None = None, expects: str | None = None) -> list[Citation]:
         self.calls.append(f"retrieve: {query[:200]}" + (f" in {doc_ids}" if doc_ids else ""))
-        return self.index.search(query, k=k, doc_ids=doc_ids, quote_for=quote_for)
+        return self.index.search(query, k=k, doc_ids=doc_ids, quote_for=quote_for, expects=expects)
 
 
 # --- compute --------------------------------------------------------------------------------

@@ -62,6 +62,13 @@ def wanted_units(text: str) -> set[str]:
     return {unit for unit, cues in lexicon()["units"].items() if has_phrase(text, cues)}
 
 
+def answer_type(question: str) -> str | None:
+    """What kind of answer the asking sentence wants (lexicon answer_types): reason, condition,
+    duration, date or actor; the first whose cue the question opens with or contains."""
+    text = normal(question)
+    return next((kind for kind, spec in lexicon()["answer_types"].items() if has_phrase(text, spec["cues"])), None)
+
+
 @dataclass(frozen=True)
 class Period:
     kind: str  # date, half, year

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from assistant.cli import cli
 from assistant.grounding import ungrounded_numbers
 from assistant.render import number, qualifier
-from assistant.understand import understand
+from assistant.understand import answer_type, understand
 
 
 def ask(assistant, *questions):
@@ -466,6 +466,22 @@ def test_a_pinned_source_is_taken_out_of_the_question_whole(question):
     intent = understand(question, [])
     assert (intent.pin.doc_type, intent.pin.year, intent.pin.month) == ("brief", 2024, 4)
     assert " il " not in f" {intent.topic} " and "apr" not in intent.topic  # not "apr" of "april", leaving "il"
+
+
+@pytest.mark.parametrize(
+    "question,kind",
+    [
+        ("Voor welke periode geldt een ministeriële regeling?", "duration"),
+        ("Vóór welke datum moeten gedeputeerde staten het aantal inwoners bekendmaken?", "date"),
+        ("Wie hebben de brief van april 2024 ondertekend?", "actor"),
+        ("Waarom moeten Oekraïners met een baan meebetalen?", "reason"),
+        ("In welke gevallen kan een huisvestingsvergunning worden ingetrokken?", "condition"),
+        ("What happens if the provinces do not reach the target?", "condition"),
+        ("Wat is een vergunninghouder?", None),
+    ],
+)
+def test_the_kind_of_answer_a_question_asks_for(question, kind):
+    assert answer_type(question) == kind
 
 
 def test_partial_document_and_law_version_are_labelled(assistant):

@@ -128,6 +128,22 @@ def test_quote_prefers_sentences_sharing_the_question_words(bundled):
     assert c.quote.startswith("Dit kan een woongroep zijn waar maximaal 12 jongeren samenwonen")
 
 
+@pytest.mark.parametrize("expects,found", [(None, False), ("reason", True)])
+def test_quote_prefers_a_sentence_with_the_kind_of_answer_asked(bundled, expects, found):
+    # "why …?": the sentence with "Omdat er geen sprake meer is van een acute noodsituatie …"
+    [c] = bundled.search("Why does the responsibility for receiving refugees from Ukraine move from the mayor to the "
+                         "municipal executive under the temporary act?", k=1, expects=expects)
+    assert ("noodsituatie" in c.quote) is found
+
+
+def test_a_separable_verb_is_found_where_the_sentence_splits_it(bundled):
+    # "bekendmaken" in the question, "maken het aantal inwoners bekend" in artikel 30
+    assert {"bekendmaak", "vaststel"} <= bundled.tokenize.separable("Zij maken het bekend en stellen het vast.")
+    [c] = bundled.search("Vóór welke datum moeten gedeputeerde staten na een gemeentelijke herindeling het "
+                         "vastgestelde aantal inwoners bekendmaken?", k=1)
+    assert "1 oktober" in c.quote
+
+
 def test_quote_goes_on_with_a_sentence_that_refers_back(bundled):
     # "Deze wet beoogt …" says why the obligation depends on that law: the quote keeps it
     [c] = bundled.search("Waarvan is de verplichting om een eigen bijdrage te innen afhankelijk?", k=1)
