@@ -546,7 +546,7 @@ class Executor:
         times its span is the one product of unlike units)."""
         a, b = pair
         alike = HEADCOUNT.get(a.unit, a.unit) == HEADCOUNT.get(b.unit, b.unit)
-        return (a.metric, a.period) != (b.metric, b.period) and (alike or self.plan.operation == "product")
+        return (a.metric, a.period) != (b.metric, b.period) and (alike or self.plan.operation in {"product", "quotient"})
 
     def side_operands(self) -> list[Figure]:
         """The figures the two sides of 'X … dan Y' name, if they can be combined."""
@@ -592,7 +592,8 @@ class Executor:
             computations += self.per_time(computations[0])
         lines = list(lead) + [self.figure_line(f) for f in computations[0].inputs]
         names = {"difference": ("Verschil", "Difference"), "sum": ("Samen", "Together"), "product": ("Uitkomst", "Result"),
-                 "share": ("Aandeel", "Share"), "growth": ("Verandering", "Change"), "ratio": ("Gemiddeld", "On average")}
+                 "share": ("Aandeel", "Share"), "growth": ("Verandering", "Change"), "ratio": ("Gemiddeld", "On average"),
+                 "quotient": ("Nodig", "Needed")}
         results = []
         for c in computations:
             name = names[c.operation][0 if self.lang == "nl" else 1]

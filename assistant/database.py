@@ -26,6 +26,7 @@ FACT = "feit"  # a statement without a number or date ("verdeeld naar inwoneraan
 KNOWN_UNITS = {
     "plaatsen", "personen", "asielaanvragen", "vergunninghouders", "euro", "euro per maand",
     "dagen", "maanden", "jaar", "jaar oud", "weken", "personen per week", "gemeenten", "locaties", "jongeren",
+    "jongeren per woongroep", "jongeren per woonhuis",
     "datum", "procent", "inwoners", "feit",
 }
 ART29_CAVEAT = (

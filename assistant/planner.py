@@ -268,6 +268,19 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         p.metric, p.part, p.operation = metric.part_of, metric.metric, "difference"  # the whole minus the part
         return p
     p.operation = operation_of(intent)
+    if span_unit(metric.unit) and span_unit(metric.unit) in wanted_units(intent.ask) and not p.operation:
+        # "Hoeveel woongroepen van 12 jongeren zijn nodig voor de 3.900 plekken?": the places the question
+        # names, divided by the rate, rounded up
+        counts = [m for m in matches[:5] if m.metric.table == "kerncijfers" and m.metric is not metric
+                  and " per " not in m.metric.unit and m.metric.unit not in {"datum", FACT, *DURATION_UNITS}
+                  and m.score >= ANSWER_THRESHOLD]
+        # of those, one with a figure at the asked moment ("de opgave voor 2024-II")
+        dated = [m for m in counts if any(pr.matches(per) for pr in intent.periods
+                                          for per, _ in (periods or {}).get(m.metric.metric, []))]
+        count = (dated or counts or [None])[0]
+        if count is not None:
+            p.operation, p.second_metric = "quotient", count.metric.metric
+            return p
     span = next((s for s in typed_spans(text) if s[1] == span_unit(metric.unit)), None)
     if span is not None:  # "105 euro per maand … in zes maanden": the rate times the asker's span
         p.operation, p.typed_span = "product", span[:2]
@@ -361,7 +374,9 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     if wanted:
         # "Hoeveel kost …" can only be answered by an amount of money, whatever else matches.
         # (a figure we lack counts in its own unit; one without a unit may be any)
-        pool = [m for m in pool if m.metric.unit in wanted or (m.metric.table == UNAVAILABLE and not m.metric.unit)]
+        # ("hoeveel woongroepen …": a rate per woongroep, divided into a number of places)
+        pool = [m for m in pool if m.metric.unit in wanted or span_unit(m.metric.unit) in wanted
+                or (m.metric.table == UNAVAILABLE and not m.metric.unit)]
         if not pool:
             return None
     if has_phrase(intent.text, QUANTITY_WORDS) and not intent.asks_when:

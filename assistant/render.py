@@ -18,7 +18,7 @@ UNITS_EN = {
     "dagen": "days", "maanden": "months", "jaar": "years", "jaar oud": "years old", "weken": "weeks",
     "personen per week": "people per week", "gemeenten": "municipalities", "locaties": "locations",
     "jongeren": "young people", "procent": "%", "inwoners": "inhabitants", "provincies": "provinces",
-    "veiligheidsregio's": "safety regions",
+    "veiligheidsregio's": "safety regions", "woongroepen": "group homes", "woonhuizen": "houses",
 }
 QUALIFIERS_EN = {
     "ca.": "approx.", "circa": "approx.", "ruim": "over", "elk": "each", "medio scenario": "medium scenario",
@@ -81,7 +81,7 @@ def period(text: str, language: str = "nl") -> str:
     return date(text, language)
 
 
-PER_EN = {"maand": "month", "jaar": "year", "week": "week", "dag": "day"}
+PER_EN = {"maand": "month", "jaar": "year", "week": "week", "dag": "day", "woongroep": "group home", "woonhuis": "house"}
 
 
 def unit(name: str, language: str) -> str:

@@ -452,4 +452,13 @@ def compute(operation: str, figures: list[Figure], language: str = "nl") -> list
         result = rate.value * span.value
         return [Computation(operation="product", formula=f"{n(rate.value)} × {n(span.value)} = {n(result)}",
                             inputs=[rate, span], result=result, unit=rate.unit.partition(" per ")[0], period=period)]
+    if operation == "quotient":  # how many of a rate's denominator a number needs: 3.900 plaatsen / 12 per woongroep
+        from .understand import lexicon
+
+        rate, count = sorted(figures[:2], key=lambda f: " per " not in f.unit)
+        result = math.ceil(count.value / rate.value)
+        per = rate.unit.partition(" per ")[2]
+        return [Computation(operation="quotient", formula=f"{n(count.value)} / {n(rate.value)} = {n(result)} "
+                            f"({'naar boven afgerond' if language == 'nl' else 'rounded up'})",
+                            inputs=[count, rate], result=result, unit=lexicon()["rate_spans"].get(per, per), period=period)]
     raise ValueError(f"unknown operation {operation!r}")

@@ -40,6 +40,7 @@ M_COLS = ["metric", "label_nl", "label_en", "synonyms", "unit", "table", "level"
 T_COLS = ["period", "value", "qualifier", "doc_id", "section", "quote"]
 
 UNITS = {"plaatsen", "personen", "asielaanvragen", "vergunninghouders", "euro", "euro per maand", "dagen", "maanden",
+         "jongeren per woongroep", "jongeren per woonhuis",
          "jaar", "jaar oud", "weken", "personen per week", "gemeenten", "locaties", "jongeren", "datum", "procent", "feit"}
 # table-backed metrics the engine has built-in answers for: key -> (table, unit). Other rows may name
 # any table of the figures database, or "geen" for a figure people ask about that no source holds.

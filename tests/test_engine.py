@@ -120,6 +120,11 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
         ("What percentage of the 2024-II housing quota is the indicative target for Nidos small-scale places?", 27.1),
         ("How many more GOO places are needed on 1 January 2025 than the number of displaced persons now "
          "staying in the GOO?", 28_000),
+        # how many of a rate's denominator a number of places needs: the places divided by the rate, rounded up
+        ("Hoeveel woongroepen van maximaal 12 jongeren zijn nodig voor de kso-capaciteitsbehoefte van Nidos in de "
+         "eerste helft van 2024?", 325),
+        ("How many residential houses with the average number of young people would the 2024-II Nidos "
+         "small-scale target need?", 1_150),
     ],
 )
 def test_derived_figures_show_their_formula(assistant, question, result):
