@@ -36,6 +36,7 @@ TEXT = {
         "no_answer": "Dit staat niet in de bronnen die ik heb.",
         "we_have": "Wel beschikbaar",
         "no_period": "Voor {asked} heb ik geen cijfer over {label}.",
+        "not_realised": "Ik heb alleen een verwachting of opgave voor {label}, geen gerealiseerd cijfer.",
         "no_place": "Ik herken geen gemeente, provincie of veiligheidsregio in uw vraag.",
         "unknown_place": "„{name}” is geen Nederlandse gemeente, provincie of veiligheidsregio die ik ken; ik heb alleen cijfers voor Nederland en zijn gemeenten, provincies en veiligheidsregio's.",
         "did_you_mean": "Bedoelt u {names}?",
@@ -69,6 +70,7 @@ TEXT = {
         "no_answer": "This is not in the sources I have.",
         "we_have": "What I do have",
         "no_period": "I have no figure on {label} for {asked}.",
+        "not_realised": "I only have an expected or target figure for {label}, not what actually happened.",
         "no_place": "I do not recognise a municipality, province or safety region in your question.",
         "unknown_place": "“{name}” is not a Dutch municipality, province or safety region I know; I only have figures for the Netherlands and its municipalities, provinces and safety regions.",
         "did_you_mean": "Did you mean {names}?",
@@ -129,6 +131,28 @@ def states_unit(text: str, units: set[str], rate: bool = False) -> bool:
     if rate and not RATE.search(fold(text)):
         return False
     return not units or any({stem(w) for w in unit.split() if w != "personen"} <= said for unit in units)
+
+
+def realised(f: Figure) -> bool:
+    """A figure of what happened: not a forecast or target ("naar verwachting", "indicatief") and not
+    about a moment after its source was written (a 2024 figure in a letter of April 2024 is expected)."""
+    if (f.qualifier or "").lower() in lexicon()["forecast_qualifiers"]:
+        return False
+    end = period_end(f.period)
+    return end is None or f.citation is None or end <= f.citation.date
+
+
+def period_end(period: str) -> str | None:
+    """The last day of a period as ISO text: 2024 → 2024-12-31, 2024-I → 2024-06-30; None if unknown."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", period):
+        return period
+    if re.fullmatch(r"\d{4}", period):
+        return f"{period}-12-31"
+    half = re.fullmatch(r"(\d{4})-(I|II)", period)
+    if half:
+        return f"{half[1]}-06-30" if half[2] == "I" else f"{half[1]}-12-31"
+    span = re.fullmatch(r"\d{4}-(\d{4})", period)
+    return f"{span[1]}-12-31" if span else None
 
 
 def is_date(period: str) -> bool:
@@ -245,6 +269,9 @@ class Executor:
         figures = self.select_figures(p.metric)
         if isinstance(figures, Answer):
             return figures
+        if self.asks_realised() and not any(realised(f) for f in figures if f.value is not None):
+            # "Hoeveel asielaanvragen zijn er in 2024 echt ingediend?": a forecast does not answer it
+            return self.abstain(self.t("not_realised", label=self.label(p.metric)), self.dedupe_newest(figures))
         lines, used, computations = [], [], []
         if p.part:  # the rest of the whole: whole − part at the same moment, the newest such pair
             parts = [f for f in self.dedupe_newest(self.tools.kerncijfers(p.part)) if f.value is not None]
@@ -539,6 +566,10 @@ class Executor:
                 if figures:
                     return figures[0]
         return None
+
+    def asks_realised(self) -> bool:
+        """An amount asked as it turned out ("echt", "werkelijk", "actually"), not as expected."""
+        return asks_amount(self.intent.ask) and has_phrase(self.intent.ask, lexicon()["realised_cues"])
 
     def combinable(self, pair: list[Figure]) -> bool:
         """Two different figures, and like ones: people and places count alike (136.000 ontheemden −

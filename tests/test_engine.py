@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import cli
+from assistant.compose import period_end
 from assistant.grounding import ungrounded_numbers
 from assistant.render import number, qualifier
 from assistant.understand import answer_type, understand
@@ -279,6 +280,8 @@ def test_membership_in_other_words(assistant, question, region):
         "What does one GOO reception place cost per day?",  # a passage with a number, but no money in it
         "hoeveel inwonres heeft baarle hertog",  # a place we do not know, in a question without capitals
         "Hoeveel statushouders heeft Amsterdam in de eerste helft van 2024 echt aan een woning geholpen?",
+        "Hoeveel asielaanvragen zijn er in 2024 werkelijk ingediend?",  # we hold the forecast, not what happened
+        "How many asylum applications does the MPP minimum scenario forecast for 2024?",  # only the medium one
     ],
 )
 def test_declines_what_only_looks_like_a_figure_we_hold(assistant, question):
@@ -487,6 +490,12 @@ def test_a_pinned_source_is_taken_out_of_the_question_whole(question):
 )
 def test_the_kind_of_answer_a_question_asks_for(question, kind):
     assert answer_type(question) == kind
+
+
+@pytest.mark.parametrize("period,end", [("2024", "2024-12-31"), ("2024-I", "2024-06-30"), ("2024-II", "2024-12-31"),
+                                        ("2025-01-01", "2025-01-01"), ("2024-2025", "2025-12-31"), ("indeling 2023", None)])
+def test_a_figure_about_a_moment_after_its_source_is_no_realised_figure(period, end):
+    assert period_end(period) == end
 
 
 def test_partial_document_and_law_version_are_labelled(assistant):
