@@ -100,6 +100,7 @@ class Catalogue:
         # Words (folded, unstemmed) the catalogue knows: never mistaken for a misspelt place name.
         self.vocabulary_words = {w for m in metrics for w in re.findall(r"[a-z]+", fold(m.document))}
         self.spelled = Speller(self.vocabulary_words)  # "capaciteitsramign" is "capaciteitsraming"
+        self.metric_laws = [self.laws_in(f" {' '.join(words(m.document))} ") for m in metrics]
 
     @classmethod
     def load(cls, sql, cache_dir: Path | None, embedder=None) -> "Catalogue":
@@ -153,6 +154,11 @@ class Catalogue:
         folded = f" {' '.join(words(question))} "
         excluded = {i for i, m in enumerate(self.metrics)
                     if any(f" {fold(w).strip()} " in folded for w in m.excludes.split(";") if w.strip())}
+        # a question about one law is not about a figure of another ("wanneer trad de Huisvestingswet in
+        # werking" is not the Spreidingswet's date)
+        asked = self.laws_in(folded)
+        if asked:
+            excluded |= {i for i, laws in enumerate(self.metric_laws) if laws and not laws & asked}
         best: dict[int, MetricMatch] = {}
         for j, score in enumerate(combined):
             i = self.owner[j]
@@ -161,6 +167,15 @@ class Catalogue:
                                       said[i])
         # excluded rows last: they may still be the other side of a sum ("asielzoekers en Oekraïners samen")
         return sorted(best.values(), key=lambda r: (r.excluded, -r.score))
+
+
+    @staticmethod
+    def laws_in(folded: str) -> frozenset[int]:
+        """Which laws (lexicon laws, by position) a folded, padded text names."""
+        from .understand import lexicon
+
+        return frozenset(i for i, names in enumerate(lexicon()["laws"])
+                         if any(f" {' '.join(words(n))} " in folded for n in names))
 
 
 def same_words() -> dict[str, str]:

@@ -282,6 +282,7 @@ def test_membership_in_other_words(assistant, question, region):
         "Hoeveel statushouders heeft Amsterdam in de eerste helft van 2024 echt aan een woning geholpen?",
         "Hoeveel asielaanvragen zijn er in 2024 werkelijk ingediend?",  # we hold the forecast, not what happened
         "How many asylum applications does the MPP minimum scenario forecast for 2024?",  # only the medium one
+        "Op welke datum is de Huisvestingswet 2014 in werking getreden?",  # not the Spreidingswet's date
     ],
 )
 def test_declines_what_only_looks_like_a_figure_we_hold(assistant, question):
