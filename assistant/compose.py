@@ -36,6 +36,7 @@ TEXT = {
         "no_answer": "Dit staat niet in de bronnen die ik heb.",
         "we_have": "Wel beschikbaar",
         "no_period": "Voor {asked} heb ik geen cijfer over {label}.",
+        "no_version": "Voor de {whole} van {value} heb ik geen cijfer over {label}.",
         "not_realised": "Ik heb alleen een verwachting of opgave voor {label}, geen gerealiseerd cijfer.",
         "no_place": "Ik herken geen gemeente, provincie of veiligheidsregio in uw vraag.",
         "unknown_place": "„{name}” is geen Nederlandse gemeente, provincie of veiligheidsregio die ik ken; ik heb alleen cijfers voor Nederland en zijn gemeenten, provincies en veiligheidsregio's.",
@@ -70,6 +71,7 @@ TEXT = {
         "no_answer": "This is not in the sources I have.",
         "we_have": "What I do have",
         "no_period": "I have no figure on {label} for {asked}.",
+        "no_version": "I have no figure on {label} for the {whole} of {value}.",
         "not_realised": "I only have an expected or target figure for {label}, not what actually happened.",
         "no_place": "I do not recognise a municipality, province or safety region in your question.",
         "unknown_place": "“{name}” is not a Dutch municipality, province or safety region I know; I only have figures for the Netherlands and its municipalities, provinces and safety regions.",
@@ -269,6 +271,13 @@ class Executor:
         figures = self.select_figures(p.metric)
         if isinstance(figures, Answer):
             return figures
+        if p.of_value:  # the part of the version of its whole whose value the question types
+            whole, value = p.of_value
+            moments = {f.period for f in self.tools.kerncijfers(whole) if f.value == value}
+            if not any(f.period in moments for f in figures):
+                return self.abstain(self.t("no_version", label=self.label(p.metric), whole=self.label(whole),
+                                           value=render.number(value, self.lang)), self.dedupe_newest(figures))
+            figures = [f for f in figures if f.period in moments]
         if self.asks_realised() and not any(realised(f) for f in figures if f.value is not None):
             # "Hoeveel asielaanvragen zijn er in 2024 echt ingediend?": a forecast does not answer it
             return self.abstain(self.t("not_realised", label=self.label(p.metric)), self.dedupe_newest(figures))

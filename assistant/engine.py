@@ -180,7 +180,10 @@ class Conversation:
         dated = {metric for p in intent.periods if intent.yes_no and p.kind == "date" and DAY.search(p.text)
                  for metric in a.tools.metrics_with_date(p.value)}
         quoted += sorted(dated)
-        if not operation_of(intent):
+        # "Hoeveel amv-plekken zitten in de raming van 88.000?": a part of the figure whose value is typed,
+        # asked for the version that value belongs to
+        part_of_typed = next((m for m in matches[:1] if m.metric.part_of in quoted and not m.excluded), None)
+        if not operation_of(intent) and part_of_typed is None:
             matches = quoted_first(matches, set(quoted))
         the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods, a.catalogue.sources,
                         a.catalogue.qualifiers)
@@ -194,6 +197,10 @@ class Conversation:
             # "went from 96,000 … to 88,000: what percentage decrease?": the typed values name the figure
             if len(intent.typed) >= 2 and len(quoted) >= len(intent.typed) and quoted[0] in the_plan.catalogue:
                 the_plan = replace(the_plan, kind="kerncijfer", metric=quoted[0], operation=operation_of(intent))
+        if part_of_typed is not None and the_plan.metric == part_of_typed.metric.metric:
+            whole = part_of_typed.metric.part_of
+            the_plan = replace(the_plan, of_value=(whole, next(v for v in intent.typed
+                                                              if whole in a.tools.metrics_with_value(v))))
         if the_plan.kind == "text" and the_plan.metric in dated:
             # a date a source gave for this fact, put to the test: the fact answers, newest source first
             the_plan = replace(the_plan, kind="kerncijfer")

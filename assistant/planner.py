@@ -50,6 +50,7 @@ class Plan:
     catalogue: dict[str, Metric] = field(default_factory=dict)
     metric: str | None = None
     second_metric: str | None = None
+    of_value: tuple[str, float] | None = None  # (whole, typed value): the part of that version of the whole
     alternative: str | None = None
     operation: str | None = None
     places: list[Place] = field(default_factory=list)
