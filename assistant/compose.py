@@ -22,7 +22,7 @@ from .understand import (MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_
                          parse_periods)
 
 HEADCOUNT = {u: "mensen" for u in ("plaatsen", "personen", "vergunninghouders", "asielaanvragen", "inwoners", "jongeren")}
-PER_UNIT = {"maanden": "maand", "jaar": "jaar"}  # the span a change is divided by, and the rate's "per …"
+PER_UNIT = {"maanden": "maand", "jaar": "jaar", "weken": "week", "dagen": "dag"}  # the span a change is divided by, and the rate's "per …"
 POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hold (db/SOURCES.md)
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
 TEXT_MIN_COVERAGE = 0.5  # share of the question's (IDF-weighted) words a passage must contain
@@ -289,6 +289,10 @@ class Executor:
             if pair:
                 return self.derived("difference", pair)
         rates = [f for f in self.dedupe_newest(figures) if f.value is not None]
+        if not p.operation and not p.typed_span and rates:
+            per_time = self.per_shorter_time(rates[-1])
+            if per_time is not None:  # "hoeveel per dag" of a figure per week, "per week" of a year's total
+                return per_time
         if p.typed_span and rates:
             value, unit = p.typed_span
             asked = Figure(label=self.t("typed"), value=value, unit=unit, period=rates[-1].period, source="question")
@@ -660,6 +664,32 @@ class Executor:
         return [Computation(operation="ratio", formula=f"({n(last.value)} − {n(first.value)}) / {span} {word} = {n(result)}",
                             inputs=[first, last], result=result, unit=f"{change.unit} per {PER_UNIT[unit]}",
                             period=change.period)]
+
+    def per_shorter_time(self, f: Figure) -> Answer | None:
+        """A figure asked per a shorter unit of time than it is given in: a rate per week asked per day,
+        a year's or half year's total asked per month or week; divided by the calendar's count."""
+        asked = next((u for u, cues in lexicon()["per_unit_asked"].items() if has_phrase(self.intent.ask, cues)), None)
+        base, per, span = f.unit.partition(" per ")
+        given = span if per else ("jaar" if re.fullmatch(r"\d{4}", f.period)
+                                   else "halfjaar" if re.fullmatch(r"\d{4}-I{1,2}", f.period) else None)
+        count = lexicon()["time_units"].get(given or "", {}).get(asked or "")
+        if count is None or base in {"datum", "procent"} or f.unit in WHEN_UNITS:
+            return None
+        n = lambda v: render.number(v, self.lang)  # noqa: E731
+        shorter = render.unit(asked, self.lang)
+        longer = {"week": ("een week", "a week"), "jaar": ("een jaar", "a year"),
+                  "halfjaar": ("een half jaar", "half a year")}[given][self.lang == "en"]
+        calendar = Figure(label=f"{shorter} in {longer}", value=count, unit=asked, period=f.period, source="kalender")
+        result = round(f.value / count, 1)
+        c = Computation(operation="ratio", formula=f"{n(f.value)} / {count} {shorter} = {n(result)}",
+                        inputs=[f, calendar], result=result, unit=f"{base} per {PER_UNIT[asked]}", period=f.period)
+        name = "Gemiddeld" if self.lang == "nl" else "On average"
+        lines = [self.figure_line(f),
+                 f"**{name}: {n(result)} {render.unit(c.unit, self.lang)}** ({render.WORDS[self.lang]['computed']}: "
+                 f"{c.formula}; {count} {shorter} in {longer})"]
+        result_figure = Figure(label=name, value=result, unit=c.unit, period=c.period, computed=True, formula=c.formula,
+                               source="compute")
+        return self.finish(lines, True, "derived", figures=[f, result_figure], computations=[c])
 
     def place_figure(self, metric: str, place: Place, period, probe: bool = False, whole: bool = False):
         """Figures of `metric` for one place and period (None if there are none); `probe` only checks;

@@ -383,6 +383,14 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     if has_phrase(intent.text, QUANTITY_WORDS) and not intent.asks_when:
         # "hoeveel …" asks for an amount: a date ("vastgesteld op", "uiterlijk") or a statement cannot answer it
         pool = [m for m in pool if m.metric.unit not in {"datum", FACT}] or pool
+    asked_per = next((u for u, cues in lexicon()["per_unit_asked"].items() if has_phrase(intent.ask, cues)), None)
+    if asked_per:  # "hoeveel per dag": a rate per day, or per week (a week has 7 days), before a year's total
+        # (of the same thing: personen per week for a number of personen, not for asielaanvragen or euro)
+        per_rate = next((m for m in pool[:6] if per_time_rate(m.metric.unit, asked_per)
+                         and m.metric.unit.partition(" per ")[0] == pool[0].metric.unit.partition(" per ")[0]
+                         and m.score >= pool[0].score - PERIOD_MARGIN), None)
+        if per_rate is not None:  # it takes the lead, and the lead's score
+            pool = [replace(per_rate, score=max(per_rate.score, pool[0].score)), *[m for m in pool if m is not per_rate]]
     spans = {unit for _, unit, _ in typed_spans(intent.text)}
     rate = next((m for m in pool[:6] if spans and span_unit(m.metric.unit) in spans
                  and m.score >= pool[0].score - PERIOD_MARGIN), None)
@@ -474,6 +482,13 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
         rest = [m for m in pool if m.metric.metric not in {"provincie", "veiligheidsregio"}]
         return rest[0].metric if rest and rest[0].score >= PLACE_THRESHOLD else None
     return best.metric
+
+
+def per_time_rate(unit: str, asked: str) -> bool:
+    """A rate per the unit of time asked ('personen per week' for "per week"), or per a longer unit that
+    holds a whole number of it ('per week' for "per dag": 7)."""
+    _, per, span = unit.partition(" per ")
+    return bool(per) and (lexicon()["rate_spans"].get(span) == asked or asked in lexicon()["time_units"].get(span, {}))
 
 
 def span_unit(unit: str) -> str | None:

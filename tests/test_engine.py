@@ -126,6 +126,11 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
          "eerste helft van 2024?", 325),
         ("How many residential houses with the average number of young people would the 2024-II Nidos "
          "small-scale target need?", 1_150),
+        # a figure asked per a shorter unit of time: a rate per week per day, a year's or half year's total per
+        # week or month, divided by the calendar's count (shown)
+        ("Hoeveel Oekraïners komen er volgens de prognose in 2024 gemiddeld per dag bij?", 77.1),
+        ("On average, how many asylum applications per week are expected in 2024?", 1_342.3),
+        ("Hoeveel statushouders moeten gemeenten in 2024-I gemiddeld per maand huisvesten?", 3_125),
     ],
 )
 def test_derived_figures_show_their_formula(assistant, question, result):
@@ -133,7 +138,8 @@ def test_derived_figures_show_their_formula(assistant, question, result):
     computed = [c for c in answer.computations if abs(abs(c.result) - result) < 0.05]
     assert computed, answer.answer
     assert computed[0].formula in answer.answer  # the reader sees how it was computed
-    assert all(f.citation or f.sql or f.source == "question" for f in computed[0].inputs)  # cited, or typed by the asker
+    # cited, typed by the asker, or the calendar's count the formula names (7 dagen in een week)
+    assert all(f.citation or f.sql or f.source in {"question", "kalender"} for f in computed[0].inputs)
 
 
 @pytest.mark.parametrize(
