@@ -16,7 +16,7 @@ from .grounding import numbers_in_text
 from .places import Place
 from .planner import COA_METRICS, COUNTS, WHEN_UNITS, Plan
 from .text import fold, stem, words
-from .tools import Tools, compute
+from .tools import REPORTED, Tools, compute
 from .understand import (MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_phrase, lexicon, normal, padded,
                          answer_type, wanted_units,
                          parse_periods)
@@ -695,8 +695,8 @@ class Executor:
         """Figures of `metric` for one place and period (None if there are none); `probe` only checks;
         `whole`: the figure another one is a share of, whatever period the question asked that one for."""
         if probe:
-            if metric == "spreidingswet_opgave_gerapporteerd":
-                return bool(self.tools.reported(place.name, place.kind))
+            if metric in REPORTED:
+                return bool(self.tools.reported(place.name, place.kind, metric))
             if metric == "taakstelling_gemeente":
                 return period is not None
             if metric in COA_METRICS:
@@ -735,8 +735,8 @@ class Executor:
             f = t.aggregate(metric, place.kind, place.name, None)
             self.cite_tables(place.kind)
             return [f], []
-        if metric == "spreidingswet_opgave_gerapporteerd":
-            fs = t.reported(place.name, place.kind)
+        if metric in REPORTED:
+            fs = t.reported(place.name, place.kind, metric)
             for f in fs:
                 self.cite(f.citation)
             return fs, []

@@ -187,11 +187,14 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
     if metric is None:
         return text_or_abstain(p, intent)
 
+    def place_part(whole: Metric) -> Metric | None:
+        return next((m for m in catalogue.values() if m.part_of == whole.metric and m.table in PLACE_TABLES), None)
+
     named_whole = None
     if regional and not followup and metric.table == "kerncijfers":
         # a national figure asked for a place: its per-place part, where the catalogue has one
         # ("welk deel van de 96.000 plekken gaat naar Rotterdam": Rotterdam's reported Spreidingswet task)
-        part = next((m for m in catalogue.values() if m.part_of == metric.metric and m.table in PLACE_TABLES), None)
+        part = place_part(metric)
         named_whole, metric = (metric, part) if part is not None else (None, metric)
     p.metric = metric.metric
     if metric.table == UNAVAILABLE:  # the catalogue knows we do not hold this figure
@@ -200,6 +203,12 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
     # the question names this figure's national whole as well as a place: the place's part is meant
     named_whole = named_whole or next((m.metric for m in matches[:3] if m.metric.metric == metric.part_of
                                        and m.score >= matches[0].score - PERIOD_MARGIN), None)
+    # the parts of national figures nearly as close, should the place have no figure of this one (the amv
+    # part of the Spreidingswet estimate, for a province the news gave only the whole for)
+    other_parts = [] if named_whole is None else [
+        p2.metric for m in matches if m.metric is not named_whole and m.metric.table == "kerncijfers"
+        and m.score >= score_of(matches, named_whole) - FALLBACK_MARGIN
+        for p2 in [place_part(m.metric)] if p2 is not None and p2 is not metric]
     if regional and metric.table in PLACE_TABLES and not inherited and named_whole is None:
         counterpart = metric.part_of  # the same figure, nationally (metrics.csv part_of)
         national = next((m for m in matches if m.metric.table in {"kerncijfers", UNAVAILABLE}
@@ -257,7 +266,7 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         best = score_of(matches, metric)
         p.fallbacks = [m.metric.metric for m in matches if m.metric is not metric and m.metric.table in PLACE_TABLES
                        and m.metric.metric not in {"provincie", "veiligheidsregio"} and m.score >= best - FALLBACK_MARGIN
-                       ][:2] if named_whole is None else []  # a place's part of a named figure, or nothing
+                       ][:2] if named_whole is None else other_parts[:1]  # a place's part of a named figure
         return p
 
     # A national figure from the letter or a news item.

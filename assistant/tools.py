@@ -71,6 +71,17 @@ def reported_value(text: str) -> tuple[str | None, float | None]:
     return (m[1] or None), float(m[2].replace(".", ""))
 
 
+# What a reported Spreidingswet figure measures, by the words of its `maatstaf`: the first that fits.
+REPORTED_MEASURES = (("spreidingswet_gerealiseerd_gerapporteerd", ("gerealiseerd", "gevonden")),
+                     ("spreidingswet_opgave_amv_gerapporteerd", ("amv",)))
+REPORTED = {"spreidingswet_opgave_gerapporteerd", *(m for m, _ in REPORTED_MEASURES)}
+
+
+def reported_measure(maatstaf: str) -> str:
+    return next((m for m, words in REPORTED_MEASURES if any(w in maatstaf.lower() for w in words)),
+                "spreidingswet_opgave_gerapporteerd")
+
+
 def doc_note(doc_type: str | None, completeness: str | None, version_date: str | None) -> str | None:
     """What a reader must know about the document a quote comes from (see docs/CONVENTIONS.md)."""
     if completeness and completeness.lower().startswith("partial"):
@@ -253,19 +264,20 @@ class Tools:
                 ))
         return figures
 
-    def reported(self, place: str, kind: str) -> list[Figure]:
-        """Spreidingswet figures as news items reported them: partial, secondary, kept as worded."""
+    def reported(self, place: str, kind: str, metric: str = "spreidingswet_opgave_gerapporteerd") -> list[Figure]:
+        """Spreidingswet figures as news items reported them: partial, secondary, kept as worded; the
+        task, its amv part or what was realised, as the row's `maatstaf` says (REPORTED_MEASURES)."""
         sql = ("SELECT * FROM nieuws_cijfers WHERE onderwerp = 'spreidingswet' AND niveau = :kind "
                "AND (gebied = :p OR gebied LIKE :like)")
         figures = []
         for r in self.query(sql, {"p": place, "like": f"{place} (%", "kind": kind}):
             qualifier, value = reported_value(r["waarde_zoals_gerapporteerd"])
-            if value is None:
+            if value is None or reported_measure(r["maatstaf"]) != metric:
                 continue
             period = re.sub(r"^(peildatum|stand)\s+", "", r["periode"])  # "peildatum 2025-07-01" → the date
             figures.append(Figure(
                 label=f"{r['gebied']}: {r['maatstaf']}", value=value, unit="plaatsen", period=period,
-                qualifier=qualifier, scope=place, scope_kind=kind, metric="spreidingswet_opgave_gerapporteerd",
+                qualifier=qualifier, scope=place, scope_kind=kind, metric=metric,
                 source=f"nieuws_cijfers[{r['gebied']}, {r['bron_datum']}]", sql=sql, quote=r["citaat"],
                 caveat="gerapporteerd in het nieuws, niet de officiële Staatscourant-tabel; onvolledig",
                 citation=Citation(doc_id=r["bron"], title=f"Nieuwsbericht ({r['bron_url']})", date=r["bron_datum"],

@@ -162,6 +162,22 @@ def test_per_gemeente(assistant, question, expected):
     assert expected in values(answer), answer.answer
 
 
+@pytest.mark.parametrize(
+    "question,value",
+    [
+        # a news row says what it measures: the task, its amv part, or what was found so far
+        ("Hoeveel plekken voor alleenstaande minderjarige asielzoekers moest Gelderland zoeken voor de Spreidingswet?", 992),
+        ("Wat is de Spreidingswet-opgave van Gelderland?", 11_704),
+        ("Hoeveel plekken heeft de provincie Gelderland al gevonden voor de Spreidingswet?", 10_474),
+        # the amv part is nearly as close as the whole; the province has a figure of the whole only
+        ("Hoeveel opvangplekken moet de provincie Zuid-Holland onder de Spreidingswet realiseren?", 20_000),
+    ],
+)
+def test_reported_figures_are_what_the_question_asks(assistant, question, value):
+    answer = ask(assistant, question)
+    assert [f.value for f in answer.figures] == [value], answer.answer
+
+
 def test_computed_taakstelling_is_labelled_everywhere(assistant):
     answer = ask(assistant, "Wat is de taakstelling van Rotterdam in 2024-II?")
     figure = next(f for f in answer.figures if f.value == 634)
