@@ -37,6 +37,7 @@ TEXT = {
         "we_have": "Wel beschikbaar",
         "no_period": "Voor {asked} heb ik geen cijfer over {label}.",
         "no_version": "Voor de {whole} van {value} heb ik geen cijfer over {label}.",
+        "no_per_inhabitants": "{label} is geen aantal dat ik per inwoner kan omrekenen.",
         "not_realised": "Ik heb alleen een verwachting of opgave voor {label}, geen gerealiseerd cijfer.",
         "no_place": "Ik herken geen gemeente, provincie of veiligheidsregio in uw vraag.",
         "unknown_place": "„{name}” is geen Nederlandse gemeente, provincie of veiligheidsregio die ik ken; ik heb alleen cijfers voor Nederland en zijn gemeenten, provincies en veiligheidsregio's.",
@@ -72,6 +73,7 @@ TEXT = {
         "we_have": "What I do have",
         "no_period": "I have no figure on {label} for {asked}.",
         "no_version": "I have no figure on {label} for the {whole} of {value}.",
+        "no_per_inhabitants": "{label} is not a number I can put per inhabitant.",
         "not_realised": "I only have an expected or target figure for {label}, not what actually happened.",
         "no_place": "I do not recognise a municipality, province or safety region in your question.",
         "unknown_place": "“{name}” is not a Dutch municipality, province or safety region I know; I only have figures for the Netherlands and its municipalities, provinces and safety regions.",
@@ -289,6 +291,12 @@ class Executor:
             if pair:
                 return self.derived("difference", pair)
         rates = [f for f in self.dedupe_newest(figures) if f.value is not None]
+        if self.intent.per != 100:  # "de taakstelling per 1.000 inwoners": of the nation's inhabitants
+            if not rates or HEADCOUNT.get(rates[-1].unit) != "mensen" or rates[-1].unit == "inwoners":
+                return self.abstain(self.t("no_per_inhabitants", label=self.label(p.metric)), rates)
+            whole = self.tools.national_population()
+            self.cite(self.population_citation())
+            return self.derived("share", [rates[-1], whole])
         if not p.operation and not p.typed_span and rates:
             per_time = self.per_shorter_time(rates[-1])
             if per_time is not None:  # "hoeveel per dag" of a figure per week, "per week" of a year's total
@@ -631,7 +639,7 @@ class Executor:
         """Show the inputs with their sources, then each computed result with its formula."""
         if operation in {"difference", "share"} and is_time_series(figures):
             operation = "growth"  # one figure at two moments: its change (and the change in %)
-        computations = compute(operation, figures, self.lang)
+        computations = compute(operation, figures, self.lang, self.intent.per)
         if operation == "growth":
             computations += self.per_time(computations[0])
         lines = list(lead) + [self.figure_line(f) for f in computations[0].inputs]
@@ -764,17 +772,17 @@ class Executor:
                 own = [f for f in values if (f.scope, f.scope_kind) == (place.name, place.kind)]
                 result = self.place_figure(self.plan.second_metric, place, None, whole=True) if own else None
                 if result and result[0] and result[0][0].value:
-                    out += compute("share", [own[0], result[0][0]], self.lang)
+                    out += compute("share", [own[0], result[0][0]], self.lang, self.intent.per)
             return out
         same = [f for f in values if f.metric == values[0].metric and f.period == values[0].period]
         if op == "share" and len(same) == 2 and (same[0].scope, same[0].scope_kind) != (same[1].scope, same[1].scope_kind):
-            return compute("share", same, self.lang)  # "welk deel van de provincie woont in de stad": the smaller of the larger
+            return compute("share", same, self.lang, self.intent.per)  # "welk deel van de provincie woont in de stad": the smaller of the larger
         if op == "share":
             whole = self.national_of(values[0])
             if whole is None:
                 return []
             self.cite(whole.citation) if whole.citation else None
-            return compute("share", [values[0], whole], self.lang)
+            return compute("share", [values[0], whole], self.lang, self.intent.per)
         if values[0].metric in COA_METRICS and op == "difference" and len(values) >= 2:
             return compute("difference", values[:2], self.lang)
         scopes = list(dict.fromkeys((f.scope, f.scope_kind) for f in values))  # Utrecht the gemeente ≠ the provincie
@@ -837,6 +845,8 @@ class Executor:
     def figure_line(self, f: Figure, place_label: str | None = None) -> str:
         if f.source == "question":  # a number the asker typed: no source to cite, no period
             return f"- {f.label}: {render.figure_value(f, self.lang)}"
+        if place_label is None and f.scope and f.scope_kind and f.metric not in COA_METRICS:
+            place_label = Place(f.scope_kind, f.scope).label(self.lang)  # "Nederland — Aantal inwoners (…)"
         label = place_label or self.label(f.metric) if f.metric else f.label
         if place_label and f.metric:
             name = self.label(f.metric)

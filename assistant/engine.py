@@ -25,7 +25,7 @@ from .places import Place, PlaceMention, PlaceResolver
 from .planner import PERIOD_MARGIN, operation_of, plan, with_sides
 from .text import fold, words
 from .tools import Tools
-from .understand import (MAX_QUESTION_CHARS, Period, has_phrase, lexicon, normal, parse_periods, understand,
+from .understand import (MAX_QUESTION_CHARS, PER_THOUSAND, Period, has_phrase, lexicon, normal, parse_periods, understand,
                          with_years)
 
 ANSWER_CACHE_SIZE = 2048
@@ -158,7 +158,8 @@ class Conversation:
         intent = understand(question, mentions)
         intent.unknown_places = a.places.unknown(question, mentions)
         intent.resembles = [p for name in intent.unknown_places for p in a.places.suggestions(name)]
-        intent.typed = [m.value for m in numbers_in_text(parse_periods(fold(question))[1]) if m.kind == "number"]
+        typed = PER_THOUSAND.sub(" ", parse_periods(fold(question))[1])  # "per 1.000 inwoners" types no figure
+        intent.typed = [m.value for m in numbers_in_text(typed) if m.kind == "number"]
         intent.periods = with_years(intent.periods, self.previous.periods if self.previous else [])
         intent.context = self.previous.passage if self.previous else ""
         topic = intent.topic or question

@@ -100,7 +100,8 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
     if not regional and regions:  # "Uit hoeveel gemeenten bestaat die veiligheidsregio?"
         p.places = regional = regions
         carried = True
-    elif not regional and previous is not None and previous.places and (followup or refers_back(text)):
+    elif not regional and previous is not None and previous.places and (followup or refers_back(text) or intent.per != 100):
+        # ("… per 1.000 inwoners?" after a question about a place: that place's inhabitants)
         p.places = list(previous.places)  # "En wat is de taakstelling?", "in welke regio ligt dat"
         regional = [pl for pl in p.places if pl.kind != "land"]
         carried = True
@@ -263,6 +264,8 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         if p.operation == "share":  # "… als percentage van het aantal inwoners van Amsterdam": of the place's own figure
             p.second_metric = next((m.metric.metric for m in matches[:3] if m.metric is not metric
                                     and m.metric.metric in SHARE_WHOLES and m.lexical >= FOLLOWUP_NAMED), None)
+            if intent.per != 100 and metric.metric != "inwoners":  # "per 1.000 inwoners": of its inhabitants
+                p.second_metric = "inwoners"
         best = score_of(matches, metric)
         p.fallbacks = [m.metric.metric for m in matches if m.metric is not metric and m.metric.table in PLACE_TABLES
                        and m.metric.metric not in {"provincie", "veiligheidsregio"} and m.score >= best - FALLBACK_MARGIN

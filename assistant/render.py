@@ -19,6 +19,7 @@ UNITS_EN = {
     "personen per week": "people per week", "gemeenten": "municipalities", "locaties": "locations",
     "jongeren": "young people", "procent": "%", "inwoners": "inhabitants", "provincies": "provinces",
     "veiligheidsregio's": "safety regions", "woongroepen": "group homes", "woonhuizen": "houses",
+    "per 1000 inwoners": "per 1,000 inhabitants",
 }
 QUALIFIERS_EN = {
     "ca.": "approx.", "circa": "approx.", "ruim": "over", "elk": "each", "medio scenario": "medium scenario",

@@ -422,7 +422,7 @@ class Tools:
 # --- compute --------------------------------------------------------------------------------
 
 
-def compute(operation: str, figures: list[Figure], language: str = "nl") -> list[Computation]:
+def compute(operation: str, figures: list[Figure], language: str = "nl", per: int = 100) -> list[Computation]:
     """Arithmetic over figures, each result with a formula that shows its inputs' values.
 
     difference: largest − smallest; sum: all added; share: smallest as % of largest (or of the
@@ -445,6 +445,10 @@ def compute(operation: str, figures: list[Figure], language: str = "nl") -> list
                             inputs=list(figures), result=result, unit=unit, period=period)]
     if operation == "share":
         part, whole = (figures[0], figures[-1]) if len(figures) > 2 else sorted(figures[:2], key=lambda f: f.value)
+        if per != 100:  # per 1.000 inhabitants
+            result = round(per * part.value / whole.value, 2)
+            return [Computation(operation="share", inputs=[part, whole], result=result, unit=f"per {per} inwoners",
+                                formula=f"{n(part.value)} / {n(whole.value)} × {n(per)} = {n(result)}", period=period)]
         result = round(100 * part.value / whole.value, 1)
         return [Computation(operation="share", formula=f"{n(part.value)} / {n(whole.value)} × 100 = {n(result)} %",
                             inputs=[part, whole], result=result, unit="procent", period=period)]

@@ -129,6 +129,7 @@ class Intent:
     shift_years: int = 0
     shift_text: str = ""  # "een jaar later", as written
     asks_when: bool = False
+    per: int = 100  # a share per hundred (%), or per thousand inhabitants
     asks_text: bool = False  # a definition, rule or "who/why/how" question: a passage answers it
     yes_no: bool = False  # opens with its verb ("Tellen de azc's mee …?"): a figure alone does not answer it
     article: str | None = None  # "artikel 29": the question names a law article
@@ -179,6 +180,8 @@ PIN_TYPES = {"brief": "brief", "letter": "brief", "nieuwsbericht": "nieuws", "ni
              "huisvestingswet": "wet", "housing act": "wet"}
 ARTICLE = re.compile(r"\b(?:artikel|article|art\.?)\s+(\d+[a-z]?)\b")
 SHIFT = re.compile(r"\b(?:een|1|a|one)\s+(?:jaar|year)\s+(later|eerder|daarna|ervoor|earlier|after|before)\b")
+# "per 1.000 inwoners": a figure relative to the population, per thousand (a share, scaled)
+PER_THOUSAND = re.compile(r"\bper\s+(?:1[.,]?000|duizend|thousand|a thousand)\s+(?:inwoners|inhabitants|residents|mensen|people)\b")
 WHEN = re.compile(r"\b(wanneer|tot wanneer|vanaf wanneer|per wanneer|op welke datum|welke datum|datum|op welk moment|welk moment|at what point|what moment|when|until when|what date|which date|deadline|sinds wanneer|since when)\b")
 
 
@@ -273,6 +276,9 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
         intent.pin = Pin(PIN_TYPES[pin[1]], int(pin[4]) if pin[4] else None,
                          months.get(pin[3]) if pin[3] else None)
         folded = folded[: pin.start()] + " " + folded[pin.end():]
+    if PER_THOUSAND.search(folded):  # the figure relative to the inhabitants: not a figure of its own, nor a year
+        intent.per = 1000
+        folded = PER_THOUSAND.sub(" ", folded)
     article = ARTICLE.search(folded)
     if article:
         intent.article = article[1]
@@ -318,6 +324,8 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
         intent.operations.add("lowest" if has_phrase(text, lex["operations"]["lowest"]) else "highest")
     if sum(p.kind == "date" for p in intent.periods) >= 2 and any(has_phrase(text, c) for c in lex["per_time"].values()):
         intent.operations.add("growth")  # "per maand, tussen 1 januari 2025 en 1 januari 2026": a change per month
+    if intent.per != 100:
+        intent.operations.add("share")
     intent.now = has_phrase(text, lex["now"])
     words = text.split()
     intent.followup = bool(words) and (words[0] in lex["followup"]["starts"] or has_phrase(text, lex["followup"]["phrases"]))

@@ -131,6 +131,9 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
         ("Hoeveel Oekraïners komen er volgens de prognose in 2024 gemiddeld per dag bij?", 77.1),
         ("On average, how many asylum applications per week are expected in 2024?", 1_342.3),
         ("Hoeveel statushouders moeten gemeenten in 2024-I gemiddeld per maand huisvesten?", 3_125),
+        # per 1.000 inhabitants: of the place's own, or of the nation's (1.000 is no typed figure, nor a year)
+        ("Hoeveel opvangplekken moet Dordrecht volgens de Spreidingswet regelen per 1000 inwoners?", 5.11),
+        ("Wat is de taakstelling 2024-II per 1.000 inwoners?", 0.97),
     ],
 )
 def test_derived_figures_show_their_formula(assistant, question, result):
@@ -227,6 +230,9 @@ def test_ranking_per_province_has_a_chart(assistant):
         (["In welke veiligheidsregio ligt Ede?", "Uit hoeveel gemeenten bestaat die veiligheidsregio?"], 15),
         # after an ambiguous place, a province picks the candidate (Bergen (L.), not Bergen (NH.): 29)
         (["Wat is de taakstelling van Bergen voor 2024-II?", "Ik bedoel die in Limburg."], 13),
+        # "per 1.000 inwoners" after questions about a place: of that place's inhabitants (963 / 162.898)
+        (["Hoeveel opvangplekken moet Haarlem regelen volgens de Spreidingswet?", "En hoeveel inwoners heeft Haarlem?",
+          "Hoeveel opvangplekken is dat dan per 1000 inwoners?"], 5.91),
     ],
 )
 def test_follow_ups(assistant, turns, expected):
