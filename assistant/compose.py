@@ -502,6 +502,7 @@ class Executor:
             # no passage says it, but a key figure does; "wie …?" and yes/no questions are never answered
             # by a figure alone, and "wanneer …?" only by a date or a span ("2 jaar na …")
             if m is not None and m.table == "kerncijfers" and not asks_who(self.intent.ask) and not self.intent.yes_no \
+                    and not self.intent.manner \
                     and not has_phrase(self.intent.ask, lexicon()["why_cues"]) \
                     and (not self.intent.asks_when or m.unit in WHEN_UNITS):
                 return self._kerncijfer()

@@ -130,6 +130,7 @@ class Intent:
     shift_text: str = ""  # "een jaar later", as written
     asks_when: bool = False
     per: int = 100  # a share per hundred (%), or per thousand inhabitants
+    manner: bool = False  # "hoe heet …", "how will …": a way or a name, which no figure alone answers
     asks_text: bool = False  # a definition, rule or "who/why/how" question: a passage answers it
     yes_no: bool = False  # opens with its verb ("Tellen de azc's mee …?"): a figure alone does not answer it
     article: str | None = None  # "artikel 29": the question names a law article
@@ -182,6 +183,9 @@ ARTICLE = re.compile(r"\b(?:artikel|article|art\.?)\s+(\d+[a-z]?)\b")
 SHIFT = re.compile(r"\b(?:een|1|a|one)\s+(?:jaar|year)\s+(later|eerder|daarna|ervoor|earlier|after|before)\b")
 # "per 1.000 inwoners": a figure relative to the population, per thousand (a share, scaled)
 PER_THOUSAND = re.compile(r"\bper\s+(?:1[.,]?000|duizend|thousand|a thousand)\s+(?:inwoners|inhabitants|residents|mensen|people)\b")
+# "hoe" or "how" with a verb, not with a measure ("hoeveel", "hoe lang", "how many", "how long")
+MANNER = re.compile(r"(hoe|how) (?!veel|groot|grote|hoog|hoge|lang|laat|vaak|snel|oud|duur|ver|many|much|long|big|"
+                    r"large|high|old|often|far|soon|late|expensive)\w+")
 WHEN = re.compile(r"\b(wanneer|tot wanneer|vanaf wanneer|per wanneer|op welke datum|welke datum|datum|op welk moment|welk moment|at what point|what moment|when|until when|what date|which date|deadline|sinds wanneer|since when)\b")
 
 
@@ -339,7 +343,9 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     asks = intent.ask.split()
     intent.yes_no = bool(asks) and (asks[0] in lex["yes_no_openers"]
                                     or any(" ".join(asks).startswith(f"{p} ") for p in lex["yes_no_phrases"]))
-    intent.asks_text = (has_phrase(intent.ask, lex["text_cues"]) or intent.yes_no) and not intent.asks_when
+    # "Hoe heet …?", "Hoe probeert …?", "How will …?": a manner or a name is asked, not an amount
+    intent.manner = bool(MANNER.match(intent.ask.strip()))
+    intent.asks_text = (has_phrase(intent.ask, lex["text_cues"]) or intent.yes_no or intent.manner) and not intent.asks_when
     splitters = sorted(lex["splitters"], key=len, reverse=True)
     pattern = r"\b(?:" + "|".join(re.escape(w) for w in splitters) + r")\b"
     parts = [p.strip(" ,.?") for p in re.split(pattern, fold(question)) if p.strip(" ,.?")]

@@ -416,6 +416,8 @@ def test_only_like_figures_are_added(assistant, question):
         "Met wie kunnen we contact opnemen?",
         "Waarom moeten Oekraïners met een baan nu ineens meebetalen aan hun opvang?",  # a reason, not 105 euro
         "Waarom wordt de regel voor hoe lang Oekraïners weg mogen zijn uit de opvang aangepast?",  # not 28 dagen
+        "Hoe heet de Spreidingswet eigenlijk officieel?",  # a name, not the 96.000 places
+        "Hoe probeert de Spreidingswet gemeenten over te halen om vrijwillig opvangplekken aan te bieden?",  # a way
     ],
 )
 def test_who_and_why_are_never_answered_by_a_figure_alone(assistant, question):
