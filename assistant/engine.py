@@ -168,7 +168,7 @@ class Conversation:
             topic = f"{topic} {re.sub(r'[(].*?[)]', ' ', whole.label_nl)}"
         if a.embedder is not None and intent.asks_text:
             # a passage will be searched too: its query and the catalogue's in one e5 pass (~20 ms less)
-            a.embedder.queries([topic, a.tools.index.tokenize.expand(question)])
+            a.embedder.queries([topic, a.tools.index.dense_query(question)])
         query_vector = a.embedder.query(topic) if a.embedder is not None else None
         matches = a.catalogue.match(topic, query_vector)
         if whole is not None:  # among near-equal parts, one the catalogue says is part of that whole

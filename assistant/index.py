@@ -58,6 +58,7 @@ CONTINUES = re.compile(r"(deze|dit|dat|daarom|daardoor|daarvoor|daarmee|hiervoor
 # The particles of Dutch separable verbs ("stellen … vast", "maken … bekend", "trekt … in").
 SEPARABLE = frozenset("aan af bekend bij door in mee na om op over terug toe uit vast voor weg samen vrij tegen "
                       "kwijt open dicht ter beschikbaar".split())
+DENSE_TERMS = 2  # Dutch terms per English word in the embedded query: enough to bridge the languages, and short
 TYPE_BONUS = 0.5  # how much more a sentence with the kind of answer asked counts in quote choice
 
 
@@ -143,9 +144,10 @@ class Tokenizer:
     def words_of(text: str) -> list[str]:
         return re.findall(r"\w+", re.sub(r"(?<=\d)[.,](?=\d{3}\b)", "", _fold(text)))  # 96.000 -> 96000
 
-    def expand(self, query: str) -> str:
-        """The question plus the Dutch glossary terms of its English words (both rankers use it)."""
-        extra = [dutch for word in self.words_of(query) for dutch in self.glossary.get(word, ())]
+    def expand(self, query: str, per_word: int | None = None) -> str:
+        """The question plus the Dutch glossary terms of its English words; `per_word` at most that many
+        of each (the embedder's time grows with the length of its input)."""
+        extra = [dutch for word in self.words_of(query) for dutch in self.glossary.get(word, ())[:per_word]]
         return f"{query} ({' '.join(dict.fromkeys(extra))})" if extra else query
 
     def groups(self, query: str) -> list[set[str]]:
@@ -268,13 +270,13 @@ class Index:
         if not query.strip() or not self.chunks:
             return []
         depth = max(3 * k, 30)
-        expanded = self.tokenize.expand(self.spelled(query))
-        groups = self.tokenize.groups(self.spelled(quote_for or query))
+        spelled = self.spelled(query)
+        groups = self.tokenize.groups(self.spelled(quote_for) if quote_for else spelled)
         rankings = []
         if mode in ("hybrid", "lexical") or not self.dense:
-            rankings.append(self._lexical(self.tokenize.groups(self.spelled(query)), depth, doc_ids))
+            rankings.append(self._lexical(self.tokenize.groups(spelled), depth, doc_ids))
         if mode in ("hybrid", "dense") and self.dense:
-            rankings.append(self._vector(expanded, depth, doc_ids))
+            rankings.append(self._vector(self.dense_query(query), depth, doc_ids))
         if mode == "hybrid" and len(rankings) == 2:  # each ranker's first, for agreed()
             self._firsts = ((query, tuple(doc_ids or ())), tuple(r[0] if r else None for r in rankings))
         fused: dict[int, float] = {}
@@ -288,6 +290,11 @@ class Index:
                 fused[row] = fused.get(row, 0.0) + 2.0 / (RRF_K + rank + 1)
         best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
         return [self._citation(row, score, groups, expects) for row, score in best]
+
+    def dense_query(self, query: str) -> str:
+        """What the embedder ranks passages by: the question, read for typos, with a few Dutch terms of
+        each English word (the engine embeds it together with the catalogue's query)."""
+        return self.tokenize.expand(self.spelled(query), per_word=DENSE_TERMS)
 
     def agreed(self, query: str, doc_ids: list[str] | None = None) -> str | None:
         """The passage both BM25 and the embeddings rank first on their own (its chunk id), if any:
