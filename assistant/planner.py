@@ -392,11 +392,15 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
                 or (m.metric.table == UNAVAILABLE and not m.metric.unit)]
         if not pool:
             return None
+    counted = counted_unit(intent.ask)
+    if counted:  # "hoeveel statushouders …": not a number of homes (lexicon counted_units)
+        pool = [m for m in pool if m.metric.unit == counted or m.metric.unit not in lexicon()["counted_units"]] or pool
     if has_phrase(intent.text, QUANTITY_WORDS) and not intent.asks_when:
         # "hoeveel …" asks for an amount: a date ("vastgesteld op", "uiterlijk") or a statement cannot answer it
         pool = [m for m in pool if m.metric.unit not in {"datum", FACT}] or pool
     asked_per = next((u for u, cues in lexicon()["per_unit_asked"].items() if has_phrase(intent.ask, cues)), None)
-    if asked_per:  # "hoeveel per dag": a rate per day, or per week (a week has 7 days), before a year's total
+    if asked_per and pool[0].metric.table != UNAVAILABLE:
+        # "hoeveel per dag": a rate per day, or per week (a week has 7 days), before a year's total
         # (of the same thing: personen per week for a number of personen, not for asielaanvragen or euro)
         per_rate = next((m for m in pool[:6] if per_time_rate(m.metric.unit, asked_per)
                          and m.metric.unit.partition(" per ")[0] == pool[0].metric.unit.partition(" per ")[0]
@@ -494,6 +498,14 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
         rest = [m for m in pool if m.metric.metric not in {"provincie", "veiligheidsregio"}]
         return rest[0].metric if rest and rest[0].score >= PLACE_THRESHOLD else None
     return best.metric
+
+
+def counted_unit(ask: str) -> str | None:
+    """The unit a question counts, named right after its quantity word ("hoeveel statushouders")."""
+    for unit, words in lexicon()["counted_units"].items():
+        if any(has_phrase(ask, [f"{q} {w}"]) for q in ("hoeveel", "how many", "aantal") for w in words):
+            return unit
+    return None
 
 
 def per_time_rate(unit: str, asked: str) -> bool:

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from assistant.cli import cli
 from assistant.compose import period_end
+from assistant.planner import counted_unit
 from assistant.grounding import ungrounded_numbers
 from assistant.render import number, qualifier
 from assistant.understand import answer_type, understand
@@ -314,6 +315,11 @@ def test_membership_in_other_words(assistant, question, region):
         "Who is the current King's Commissioner of Gelderland?",  # a person, not the role the sources describe
         # the amv part is known of the 96.000 estimate only, not of the newer one the question types
         "Hoeveel amv-plekken zijn onderdeel van de capaciteitsraming van 88.000 opvangplekken?",
+        # neighbours of what we hold (catalogue geen rows): decisions, departures, homes, the end of a measure
+        "What share of asylum applications does the IND expect to approve in 2024?",
+        "Hoeveel Oekraïners vertrekken er per week weer uit Nederland?",
+        "Hoeveel woningen zijn er nodig om de 17.000 statushouders van de tweede helft van 2024 onder te brengen?",
+        "Op welke datum is het staatsnoodrecht voor de opvang van Oekraïners weer buiten werking gesteld?",
     ],
 )
 def test_declines_what_only_looks_like_a_figure_we_hold(assistant, question):
@@ -535,6 +541,13 @@ def test_the_kind_of_answer_a_question_asks_for(question, kind):
                                         ("2025-01-01", "2025-01-01"), ("2024-2025", "2025-12-31"), ("indeling 2023", None)])
 def test_a_figure_about_a_moment_after_its_source_is_no_realised_figure(period, end):
     assert period_end(period) == end
+
+
+@pytest.mark.parametrize("question,unit", [("Hoeveel statushouders moet Nuenen een woning geven?", "vergunninghouders"),
+                                           ("How many homes do municipalities need?", "woningen"),
+                                           ("Hoeveel plekken zijn er nodig voor statushouders?", None)])
+def test_what_a_question_counts_is_the_word_after_how_many(question, unit):
+    assert counted_unit(understand(question, []).ask) == unit
 
 
 def test_partial_document_and_law_version_are_labelled(assistant):
