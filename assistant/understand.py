@@ -176,6 +176,10 @@ PIN = re.compile(
     r"\b(?:volgens|in|uit|according to|in|from|of)\s+(?:de|het|the)\s+(brief|letter|nieuwsbericht|nieuws|news item|news|bericht|huisvestingswet|housing act|wet|law)\b(?:\s+2014)?"
     rf"(?:\s+(?:van|of|from))?(?:\s+(\d{{1,2}}))?(?:\s+({MONTH_WORDS})\b)?(?:\s+(\d{{4}})\b)?"
 )
+# "the April 2024 letter", "de brief van april 2024" is PIN: the month and year before the document's kind
+PIN_BEFORE = re.compile(
+    rf"\b(?:de|het|the)\s+(?:(\d{{1,2}})\s+)?({MONTH_WORDS})\s+(\d{{4}})\s+(brief|letter|nieuwsbericht|news item|bericht)\b"
+)
 PIN_TYPES = {"brief": "brief", "letter": "brief", "nieuwsbericht": "nieuws", "nieuws": "nieuws",
              "news item": "nieuws", "news": "nieuws", "bericht": "nieuws", "wet": "wet", "law": "wet",
              "huisvestingswet": "wet", "housing act": "wet"}
@@ -274,15 +278,20 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     folded = fold(question)[:MAX_QUESTION_CHARS]
     intent = Intent(question=question, language=detect_language(question), text=normal(question),
                     ask=normal(asked_sentence(question)))
-    pin = PIN.search(folded)
+    pin, before = PIN.search(folded), PIN_BEFORE.search(folded)
     if pin:
         months = lex["months"]
         intent.pin = Pin(PIN_TYPES[pin[1]], int(pin[4]) if pin[4] else None,
                          months.get(pin[3]) if pin[3] else None)
         folded = folded[: pin.start()] + " " + folded[pin.end():]
+    elif before:
+        intent.pin = Pin(PIN_TYPES[before[4]], int(before[3]), lex["months"].get(before[2]))
+        folded = folded[: before.start()] + " " + folded[before.end():]
     if PER_THOUSAND.search(folded):  # the figure relative to the inhabitants: not a figure of its own, nor a year
         intent.per = 1000
         folded = PER_THOUSAND.sub(" ", folded)
+    if intent.pin is not None and has_phrase(intent.ask, lex["still_cues"]):
+        intent.pin = None  # "De brief van april 2024 gaf een einddatum; klopt die nog?": the newest answers, the letter's named
     article = ARTICLE.search(folded)
     if article:
         intent.article = article[1]

@@ -513,6 +513,19 @@ def test_a_part_of_a_typed_figure_is_of_that_version(assistant):
     assert [(f.value, f.period) for f in answer.figures] == [(8140, "2024-2025")]
 
 
+@pytest.mark.parametrize(
+    "question,pinned",
+    [
+        ("Wat zei de april 2024 brief over het einde van de RTB?", ("brief", 2024, 4)),  # month and year first
+        ("What did the April 2024 letter say about the end of the TPD?", ("brief", 2024, 4)),
+        ("The April 2024 letter gave an end date for the RTB. Is that date still right?", None),  # the newest answers
+    ],
+)
+def test_a_named_source_pins_the_answer_unless_asked_whether_it_still_holds(question, pinned):
+    pin = understand(question, []).pin
+    assert (pin and (pin.doc_type, pin.year, pin.month)) == pinned or (pin is None and pinned is None)
+
+
 @pytest.mark.parametrize("question", ["Hoeveel plekken kwamen er volgens de brief van april 2024 onder de Spreidingswet?",
                                       "Hoeveel plekken kwamen er volgens de brief van apr 2024 onder de Spreidingswet?"])
 def test_a_pinned_source_is_taken_out_of_the_question_whole(question):
