@@ -38,6 +38,7 @@ TEXT = {
         "no_period": "Voor {asked} heb ik geen cijfer over {label}.",
         "no_version": "Voor de {whole} van {value} heb ik geen cijfer over {label}.",
         "no_per_inhabitants": "{label} is geen aantal dat ik per inwoner kan omrekenen.",
+        "not_realised_text": "De bronnen zeggen hierover alleen wat moet of verwacht wordt, niet wat er werkelijk is gebeurd.",
         "not_realised": "Ik heb alleen een verwachting of opgave voor {label}, geen gerealiseerd cijfer.",
         "no_place": "Ik herken geen gemeente, provincie of veiligheidsregio in uw vraag.",
         "unknown_place": "„{name}” is geen Nederlandse gemeente, provincie of veiligheidsregio die ik ken; ik heb alleen cijfers voor Nederland en zijn gemeenten, provincies en veiligheidsregio's.",
@@ -74,6 +75,7 @@ TEXT = {
         "no_period": "I have no figure on {label} for {asked}.",
         "no_version": "I have no figure on {label} for the {whole} of {value}.",
         "no_per_inhabitants": "{label} is not a number I can put per inhabitant.",
+        "not_realised_text": "The sources only say what must happen or is expected here, not what actually happened.",
         "not_realised": "I only have an expected or target figure for {label}, not what actually happened.",
         "no_place": "I do not recognise a municipality, province or safety region in your question.",
         "unknown_place": "“{name}” is not a Dutch municipality, province or safety region I know; I only have figures for the Netherlands and its municipalities, provinces and safety regions.",
@@ -493,6 +495,11 @@ class Executor:
         if passages and asks_amount(self.intent.ask) and not asks_who(self.intent.ask) \
                 and not self.intent.asks_when and not any(states_a_number(h.quote) for h in passages[:2]):
             passages = []  # "hoeveel …?" is not answered by a passage without a number ("wie/wanneer …?" may be)
+        if passages and self.asks_realised() and all(has_phrase(normal(h.quote), lexicon()["target_words"])
+                                                     for h in passages[:2]):
+            # "How many … had actually been realised by 1 July 2025?": "moeten uiterlijk … gerealiseerd zijn" is a
+            # target, not what happened
+            return self.abstain(self.t("not_realised_text"))
         rate = bool(RATE.search(self.intent.ask))
         if passages and asks_amount(self.intent.ask) and not any(
                 states_unit(h.quote, wanted_units(self.intent.ask), rate) for h in passages[:2]):

@@ -320,6 +320,9 @@ def test_membership_in_other_words(assistant, question, region):
         "Hoeveel Oekraïners vertrekken er per week weer uit Nederland?",
         "Hoeveel woningen zijn er nodig om de 17.000 statushouders van de tweede helft van 2024 onder te brengen?",
         "Op welke datum is het staatsnoodrecht voor de opvang van Oekraïners weer buiten werking gesteld?",
+        "Hoeveel asielaanvragen worden er in 2024 naar verwachting ingewilligd door de IND?",  # not those filed
+        # a passage that says what must be realised by then does not say what was
+        "How many of the 96,000 Spreidingswet reception places had actually been realised nationwide by 1 July 2025?",
     ],
 )
 def test_declines_what_only_looks_like_a_figure_we_hold(assistant, question):
