@@ -25,7 +25,8 @@ from .places import Place, PlaceMention, PlaceResolver
 from .planner import PERIOD_MARGIN, operation_of, plan, with_sides
 from .text import fold, words
 from .tools import Tools
-from .understand import (MAX_QUESTION_CHARS, PER_THOUSAND, Period, has_phrase, lexicon, normal, parse_periods, understand,
+from . import render
+from .understand import (MAX_QUESTION_CHARS, PER_THOUSAND, Period, asks_amount, has_phrase, lexicon, normal, parse_periods, understand,
                          with_years)
 
 ANSWER_CACHE_SIZE = 2048
@@ -132,18 +133,68 @@ class Assistant:
         return self.ask(users[-1], users[:-1])
 
 
+COMPARING = {"difference", "share", "growth"}  # a second part that compares with the first makes one question
+OWN_SUBJECT = 0.75  # lexical match at which a second part names a figure of its own
+
+
+def asks_amount_or_when(intent) -> bool:
+    return asks_amount(intent.ask) or intent.asks_when
+
+
+# "…, en hoeveel zijn er begin 2025 nodig?", "… and when did …": a second question joined to the first
+SECOND_ASK = re.compile(r"^(?P<first>.+?)(?:,\s*|\s+)(?:en|and)\s+(?P<second>(?:hoeveel|wanneer|wie|hoe lang|"
+                        r"how many|how much|when|who|how long|komt er|komen er|is er|zijn er)\b.+)$", re.IGNORECASE)
+
+
 @dataclass
 class Conversation:
     assistant: Assistant
     previous: Turn | None = None
+    _without: str | None = None  # a figure the first part of a joined question answered: not the second's
+    _citations: list = field(default_factory=list)  # the first part's sources, numbered on in the second
 
     def ask(self, question: str) -> Answer:
         start = time.perf_counter()
-        answer = self._answer(question if isinstance(question, str) else str(question))
+        question = question if isinstance(question, str) else str(question)
+        answer = self._joined(question) or self._answer(question)
         answer.latency_ms = round((time.perf_counter() - start) * 1000, 2)
         return answer
 
     # --- the pipeline ------------------------------------------------------------------------
+
+    def _joined(self, question: str) -> Answer | None:
+        """Two figures asked at once ("Hoeveel plekken heeft het COA nu voor amv, en hoeveel zijn er begin
+        2025 nodig?"): each part answered on its own, the second about the first's subject but another
+        figure, in one answer whose sources are numbered through."""
+        m = SECOND_ASK.match(clean_question(question))
+        if not m or len(question) > MAX_QUESTION_CHARS:
+            return None
+        first_intent, second_intent = understand(m["first"], []), understand(m["second"], [])
+        if operation_of(first_intent) or operation_of(second_intent) in COMPARING or not asks_amount_or_when(first_intent):
+            return None  # "hoeveel meer … en …", "X en Y samen": one computation, not two questions
+        first = self._answer(m["first"])
+        if not first.answered or first.kind not in {"figure", "table", "derived"} or not first.figures:
+            return None
+        self._without = self.previous.metric if self.previous else None
+        self._citations = list(first.citations)
+        # a second part that names its own figure is asked as it is; one that does not ("en hoeveel zijn er
+        # begin 2025 nodig?") is about the first part's subject
+        own = [x for x in self.assistant.catalogue.match(second_intent.topic or m["second"], use_dense=False)
+               if x.metric.metric != self._without]
+        named = bool(own) and own[0].lexical >= OWN_SUBJECT
+        try:
+            second = self._answer(m["second"] if named else f"{m['second'].rstrip('?')} ({first_intent.topic or m['first']})?")
+        finally:
+            self._without, self._citations = None, []
+        if second.kind == "error":
+            return None
+        words = render.WORDS[first.language]["sources"]
+        text = first.answer.rsplit(f"\n\n**{words}**", 1)[0] + "\n\n" + second.answer
+        return first.model_copy(update={
+            "question": question, "answer": text, "answered": first.answered or second.answered,
+            "figures": first.figures + second.figures, "computations": first.computations + second.computations,
+            "citations": second.citations or first.citations, "notes": list(dict.fromkeys(first.notes + second.notes)),
+        })
 
     def _answer(self, raw: str) -> Answer:
         question = clean_question(raw)
@@ -171,6 +222,8 @@ class Conversation:
             a.embedder.queries([topic, a.tools.index.dense_query(question)])
         query_vector = a.embedder.query(topic) if a.embedder is not None else None
         matches = a.catalogue.match(topic, query_vector)
+        if self._without:  # the second part of a joined question asks another figure than the first
+            matches = [m for m in matches if m.metric.metric != self._without]
         if whole is not None:  # among near-equal parts, one the catalogue says is part of that whole
             # the whole itself is never the answer, but stays known ("daarvan níet voor amv": whole − part)
             matches = parts_first([m for m in matches if m.metric is not whole], whole.metric) + [
@@ -205,7 +258,7 @@ class Conversation:
         if the_plan.kind == "text" and the_plan.metric in dated:
             # a date a source gave for this fact, put to the test: the fact answers, newest source first
             the_plan = replace(the_plan, kind="kerncijfer")
-        answer = Executor(a.tools, intent, the_plan).run()
+        answer = Executor(a.tools, intent, the_plan, citations=list(self._citations)).run()
         if answer.kind == "text" and answer.answered:  # the figure a follow-up may still mean stays known
             self.previous = replace(self.previous, passage=question) if self.previous else Turn(None, [], [], passage=question)
         elif the_plan.metric or the_plan.places:

@@ -182,6 +182,25 @@ def test_reported_figures_are_what_the_question_asks(assistant, question, value)
     assert [f.value for f in answer.figures] == [value], answer.answer
 
 
+@pytest.mark.parametrize(
+    "question,first,second",
+    [
+        # the second part names no figure of its own: it is about the first part's subject
+        ("How many beds for unaccompanied minors does COA have right now, and how many will it need at the start "
+         "of 2025?", 4_300, 9_500),
+        ("Hoeveel Oekraïners komen er gemiddeld per week naar Nederland, en hoeveel is dat over heel 2024?", 540, 28_000),
+        # …or it names its own
+        ("Hoeveel geld heeft het Rijk tot nu toe in de provinciale regietafels gestoken, en komt er nog wat bij?",
+         6_200_000, 2_400_000),
+    ],
+)
+def test_two_figures_asked_at_once_are_both_answered(assistant, question, first, second):
+    answer = ask(assistant, question)
+    assert [f.value for f in answer.figures] == [first, second]
+    assert answer.answer.count("[1]") >= 2 and "[2]" in answer.answer  # one list of sources, numbered through
+    assert len(answer.citations) == 2
+
+
 def test_computed_taakstelling_is_labelled_everywhere(assistant):
     answer = ask(assistant, "Wat is de taakstelling van Rotterdam in 2024-II?")
     figure = next(f for f in answer.figures if f.value == 634)
