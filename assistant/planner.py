@@ -383,7 +383,8 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     if not matches:
         return None
     pool = matches
-    wanted = wanted_units(intent.text)
+    # (a "wanneer" question wants a date: "vanaf wanneer … die zelf geld verdienen" asks for no money)
+    wanted = wanted_units(intent.text) if not intent.asks_when else set()
     if wanted:
         # "Hoeveel kost …" can only be answered by an amount of money, whatever else matches.
         # (a figure we lack counts in its own unit; one without a unit may be any)

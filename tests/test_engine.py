@@ -360,6 +360,11 @@ def test_statements_and_figures_of_the_news_items(assistant, question, words):
     assert answer.answered and all(w in answer.answer for w in words)
 
 
+def test_a_when_question_wants_a_date_whatever_money_it_mentions(assistant):
+    answer = ask(assistant, "Vanaf wanneer moeten gemeenten het leefgeld stopzetten van Oekraïners die zelf geld verdienen?")
+    assert [f.value_date for f in answer.figures] == ["2024-07-01"]
+
+
 @pytest.mark.parametrize(
     "question,expected",
     [
