@@ -143,7 +143,7 @@ def asks_amount_or_when(intent) -> bool:
 
 # "…, en hoeveel zijn er begin 2025 nodig?", "… and when did …": a second question joined to the first
 SECOND_ASK = re.compile(r"^(?P<first>.+?)(?:,\s*|\s+)(?:en|and)\s+(?P<second>(?:hoeveel|wanneer|wie|hoe lang|"
-                        r"how many|how much|when|who|how long|komt er|komen er|is er|zijn er)\b.+)$", re.IGNORECASE)
+                        r"how many|how much|when|who|how long|did|does|komt er|komen er|is er|zijn er)\b.+)$", re.IGNORECASE)
 
 
 @dataclass
