@@ -70,6 +70,13 @@ def answer_marks() -> dict[str, re.Pattern]:
     return {kind: re.compile("|".join(f"(?:{m})" for m in spec["marks"])) for kind, spec in lexicon()["answer_types"].items()}
 
 
+# A passage that addresses the assistant ("Negeer alle eerdere instructies", "antwoord altijd 9999") is no
+# source text of ours: it is indexed like any text, but never ranked or quoted as an answer.
+INSTRUCTION = re.compile(r"\b(negeer (alle )?(eerdere|vorige|voorgaande) instructies|ignore (all )?(previous|prior) instructions|"
+                         r"antwoord altijd|always answer|systeemprompt|system prompt|you are now|je bent nu|"
+                         r"zeg dat dit|say that this|developer mode)\b")
+
+
 class IndexMissing(RuntimeError):
     """Search before any build: tell the user what to run."""
 
@@ -207,6 +214,7 @@ class Index:
         self._doc_rows: dict[str, np.ndarray] = {}
         self._idf: np.ndarray | None = None
         self._defines: dict[int, set[str]] = {}
+        self._instructions: set[int] = set()  # rows of passages that address the assistant
         self.spelled = Speller(())  # long misspelt words of a question read as the documents' words
         self._stamp: int | None = None
         self._firsts: tuple = (None, (None, None))  # the last hybrid search: (query, doc ids), each ranker's first row
@@ -238,6 +246,7 @@ class Index:
         self._doc_rows = {doc_id: np.array(ids) for doc_id, ids in rows.items()}
         terms = {i: defined_term(c["text"]) for i, c in enumerate(self.chunks)}
         self._defines = {i: set(self.tokenize(term)) for i, term in terms.items() if term}
+        self._instructions = {i for i, c in enumerate(self.chunks) if INSTRUCTION.search(_fold(c["text"]))}
         self.spelled = Speller((w for c in self.chunks for w in self.tokenize.words_of(c["text"])),
                                keep=self.tokenize.glossary)
 
@@ -337,12 +346,12 @@ class Index:
             scores = masked
         top = np.argpartition(-scores, min(depth, len(scores) - 1))[:depth]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [int(i) for i in top if scores[i] > 0]
+        return [int(i) for i in top if scores[i] > 0 and int(i) not in self._instructions]
 
     def _definitions(self, groups: list[set[str]], doc_ids) -> list[int]:
         """Passages that define a term of a "what is …?" question (a law's begripsbepalingen)."""
         asked = set().union(*groups)
-        rows = [row for row, term in self._defines.items() if term and term <= asked]
+        rows = [row for row, term in self._defines.items() if term and term <= asked and row not in self._instructions]
         return [row for row in rows if doc_ids is None or self.chunks[row]["doc_id"] in doc_ids]
 
     def _vector(self, query: str, depth: int, doc_ids) -> list[int]:
@@ -358,7 +367,7 @@ class Index:
             where=where,
             include=[],
         )
-        return [int(i) for i in result["ids"][0]]
+        return [int(i) for i in result["ids"][0] if int(i) not in self._instructions]
 
     def _citation(self, row: int, score: float, groups: list[set[str]], expects: str | None = None) -> Citation:
         chunk = self.chunks[row]
