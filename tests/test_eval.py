@@ -19,10 +19,12 @@ ACCURACY = {"dev": 1.0, "test": 0.97}  # release target: figure and citation acc
 # that drops below this is a regression.
 # Rounds 4-6 of the golden set (286 cases written from the sources, harder: people's words, context
 # sentences, more law articles) lowered what is measured (dev 94.6/95.1/100 %, test 81.1/84.0/77.8 %
-# at the end of the third session); dev figure accuracy is a target again.
+# at the end of the third session); dev figure accuracy is a target again. Rounds 7-9 (250 cases, on the
+# hard categories: declining neighbours of what we hold, text in people's words, time, derived) lowered
+# it again: dev 94.6/92.2/100 %, test 77.4/82.3/67.4 % at the end of the fourth session.
 FLOOR = {
-    "dev": {"figure_accuracy": 0.93, "citation_accuracy": 0.94, "abstention_recall": 0.98},
-    "test": {"figure_accuracy": 0.80, "citation_accuracy": 0.83, "abstention_recall": 0.77},
+    "dev": {"figure_accuracy": 0.94, "citation_accuracy": 0.915, "abstention_recall": 0.98},
+    "test": {"figure_accuracy": 0.77, "citation_accuracy": 0.82, "abstention_recall": 0.67},
 }
 NOT_YET = {  # release targets the engine does not meet yet (dev abstention recall is met: 100 %)
     ("figure_accuracy", "dev"), ("figure_accuracy", "test"), ("citation_accuracy", "dev"),
