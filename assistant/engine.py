@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
+from . import render
 from .catalogue import ANSWER_THRESHOLD, Catalogue, MetricMatch
 from .compose import SIDE_THRESHOLD, TEXT, Executor
 from .config import Settings
@@ -25,9 +26,8 @@ from .places import Place, PlaceMention, PlaceResolver
 from .planner import PERIOD_MARGIN, operation_of, plan, with_sides
 from .text import fold, words
 from .tools import Tools
-from . import render
-from .understand import (MAX_QUESTION_CHARS, PER_THOUSAND, Period, asks_amount, has_phrase, lexicon, normal, parse_periods, understand,
-                         with_years)
+from .understand import (MAX_QUESTION_CHARS, PER_THOUSAND, Period, asks_amount, has_phrase, lexicon, normal, parse_periods,
+                         understand, with_years)
 
 ANSWER_CACHE_SIZE = 2048
 QUOTED_MARGIN = 0.2  # a figure whose value the question quotes scores at least this above the threshold…
@@ -150,8 +150,10 @@ SECOND_ASK = re.compile(r"^(?P<first>.+?)(?:,\s*|\s+)(?:en|and)\s+(?P<second>(?:
 class Conversation:
     assistant: Assistant
     previous: Turn | None = None
-    _without: str | None = None  # a figure the first part of a joined question answered: not the second's
-    _citations: list = field(default_factory=list)  # the first part's sources, numbered on in the second
+    # while the second part of a joined question is answered: the figure the first part answered (not the
+    # second's), and the first part's sources (numbered on in the second)
+    _without: str | None = field(default=None, init=False, repr=False)
+    _citations: list = field(default_factory=list, init=False, repr=False)
 
     def ask(self, question: str) -> Answer:
         start = time.perf_counter()
@@ -165,15 +167,18 @@ class Conversation:
     def _joined(self, question: str) -> Answer | None:
         """Two figures asked at once ("Hoeveel plekken heeft het COA nu voor amv, en hoeveel zijn er begin
         2025 nodig?"): each part answered on its own, the second about the first's subject but another
-        figure, in one answer whose sources are numbered through."""
+        figure, in one answer whose sources are numbered through. It is `answered` as the first part is; a
+        second part the sources do not hold says so in the text."""
         m = SECOND_ASK.match(clean_question(question))
         if not m or len(question) > MAX_QUESTION_CHARS:
             return None
         first_intent, second_intent = understand(m["first"], []), understand(m["second"], [])
         if operation_of(first_intent) or operation_of(second_intent) in COMPARING or not asks_amount_or_when(first_intent):
             return None  # "hoeveel meer … en …", "X en Y samen": one computation, not two questions
+        before = self.previous
         first = self._answer(m["first"])
         if not first.answered or first.kind not in {"figure", "table", "derived"} or not first.figures:
+            self.previous = before  # not two figures after all: the whole question is answered as one
             return None
         self._without = self.previous.metric if self.previous else None
         self._citations = list(first.citations)
@@ -183,10 +188,12 @@ class Conversation:
                if x.metric.metric != self._without]
         named = bool(own) and own[0].lexical >= OWN_SUBJECT
         try:
-            second = self._answer(m["second"] if named else f"{m['second'].rstrip('?')} ({first_intent.topic or m['first']})?")
+            asked = m["second"] if named else f"{m['second'].rstrip('?')} ({first_intent.topic or m['first']})?"
+            second = self._answer(asked)
         finally:
             self._without, self._citations = None, []
         if second.kind == "error":
+            self.previous = before
             return None
         words = render.WORDS[first.language]["sources"]
         text = first.answer.rsplit(f"\n\n**{words}**", 1)[0] + "\n\n" + second.answer

@@ -170,7 +170,8 @@ def test_per_gemeente(assistant, question, expected):
     "question,value",
     [
         # a news row says what it measures: the task, its amv part, or what was found so far
-        ("Hoeveel plekken voor alleenstaande minderjarige asielzoekers moest Gelderland zoeken voor de Spreidingswet?", 992),
+        ("Hoeveel plekken voor alleenstaande minderjarige asielzoekers moest Gelderland zoeken voor de "
+         "Spreidingswet?", 992),
         ("Wat is de Spreidingswet-opgave van Gelderland?", 11_704),
         ("Hoeveel plekken heeft de provincie Gelderland al gevonden voor de Spreidingswet?", 10_474),
         # the amv part is nearly as close as the whole; the province has a figure of the whole only
