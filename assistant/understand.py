@@ -176,7 +176,7 @@ PIN = re.compile(
     r"\b(?:volgens|in|uit|according to|in|from|of)\s+(?:de|het|the)\s+(brief|letter|nieuwsbericht|nieuws|news item|news|bericht|huisvestingswet|housing act|wet|law)\b(?:\s+2014)?"
     rf"(?:\s+(?:van|of|from))?(?:\s+(\d{{1,2}}))?(?:\s+({MONTH_WORDS})\b)?(?:\s+(\d{{4}})\b)?"
 )
-# "the April 2024 letter", "de brief van april 2024" is PIN: the month and year before the document's kind
+# "the April 2024 letter", "de april 2024 brief": the month and year before the kind of document (PIN: after it)
 PIN_BEFORE = re.compile(
     rf"\b(?:de|het|the)\s+(?:(\d{{1,2}})\s+)?({MONTH_WORDS})\s+(\d{{4}})\s+(brief|letter|nieuwsbericht|news item|bericht)\b"
 )
