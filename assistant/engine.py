@@ -180,16 +180,27 @@ class Conversation:
         if not first.answered or first.kind not in {"figure", "table", "derived"} or not first.figures:
             self.previous = before  # not two figures after all: the whole question is answered as one
             return None
-        self._without = self.previous.metric if self.previous else None
         self._citations = list(first.citations)
-        # a second part that names its own figure is asked as it is; one that does not ("en hoeveel zijn er
-        # begin 2025 nodig?") is about the first part's subject
-        own = [x for x in self.assistant.catalogue.match(second_intent.topic or m["second"], use_dense=False)
-               if x.metric.metric != self._without]
-        named = bool(own) and own[0].lexical >= OWN_SUBJECT
+        after_first = self.previous
         try:
-            asked = m["second"] if named else f"{m['second'].rstrip('?')} ({first_intent.topic or m['first']})?"
-            second = self._answer(asked)
+            second = None
+            if second_intent.periods or self.assistant.places.find(m["second"]):
+                # "…, en hoeveel heeft Amsterdam?", "…, en hoeveel per 1 januari 2026?": the same figure for
+                # another place or moment, asked as a follow-up (if it has one there)
+                second = self._answer(f"En {m['second']}")
+                again = {(f.metric, f.period, f.scope) for f in second.figures} <= \
+                    {(f.metric, f.period, f.scope) for f in first.figures}  # the first's figure once more
+                if (not second.answered or again) and not self.assistant.places.find(m["second"]):
+                    second, self.previous = None, after_first
+            if second is None:
+                # a second part that names its own figure is asked as it is; one that does not ("en hoeveel
+                # zijn er begin 2025 nodig?") is about the first part's subject; neither is the first's figure
+                self._without = after_first.metric if after_first else None
+                own = [x for x in self.assistant.catalogue.match(second_intent.topic or m["second"], use_dense=False)
+                       if x.metric.metric != self._without]
+                named = bool(own) and own[0].lexical >= OWN_SUBJECT
+                second = self._answer(m["second"] if named else
+                                      f"{m['second'].rstrip('?')} ({first_intent.topic or m['first']})?")
         finally:
             self._without, self._citations = None, []
         if second.kind == "error":

@@ -445,7 +445,7 @@ def compute(operation: str, figures: list[Figure], language: str = "nl", per: in
                             inputs=list(figures), result=result, unit=unit, period=period)]
     if operation == "share":
         part, whole = (figures[0], figures[-1]) if len(figures) > 2 else sorted(figures[:2], key=lambda f: f.value)
-        if per != 100 and whole.unit == "inwoners":  # per 1.000 inhabitants (of nothing else: a percentage then)
+        if per != 100 and whole.unit == "inwoners" != part.unit:  # per 1.000 inhabitants (else: a percentage)
             result = round(per * part.value / whole.value, 2)
             return [Computation(operation="share", inputs=[part, whole], result=result, unit=f"per {per} inwoners",
                                 formula=f"{n(part.value)} / {n(whole.value)} × {n(per)} = {n(result)}", period=period)]

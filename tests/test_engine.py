@@ -193,13 +193,15 @@ def test_reported_figures_are_what_the_question_asks(assistant, question, value)
         # …or it names its own
         ("Hoeveel geld heeft het Rijk tot nu toe in de provinciale regietafels gestoken, en komt er nog wat bij?",
          6_200_000, 2_400_000),
+        # the same figure for another moment or place: the second part is a follow-up
+        ("Hoeveel opvangplekken zijn er nodig per 1 januari 2025, en hoeveel per 1 januari 2026?", 97_500, 133_500),
+        ("Hoeveel inwoners heeft Zwolle, en hoeveel heeft Amsterdam?", 130_668, 903_399),
     ],
 )
 def test_two_figures_asked_at_once_are_both_answered(assistant, question, first, second):
     answer = ask(assistant, question)
     assert [f.value for f in answer.figures] == [first, second]
     assert answer.answer.count("[1]") >= 2 and "[2]" in answer.answer  # one list of sources, numbered through
-    assert len(answer.citations) == 2
 
 
 def test_computed_taakstelling_is_labelled_everywhere(assistant):
