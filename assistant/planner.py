@@ -281,7 +281,8 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         p.metric, p.part, p.operation = metric.part_of, metric.metric, "difference"  # the whole minus the part
         return p
     p.operation = operation_of(intent)
-    if span_unit(metric.unit) and span_unit(metric.unit) in wanted_units(intent.ask) and not p.operation:
+    if span_unit(metric.unit) and span_unit(metric.unit) == counted_unit(intent.ask) and not p.operation \
+            and has_phrase(intent.text, lexicon()["need_cues"]):
         # "Hoeveel woongroepen van 12 jongeren zijn nodig voor de 3.900 plekken?": the places the question
         # names, divided by the rate, rounded up
         counts = [m for m in matches[:5] if m.metric.table == "kerncijfers" and m.metric is not metric
@@ -388,13 +389,17 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     if wanted:
         # "Hoeveel kost …" can only be answered by an amount of money, whatever else matches.
         # (a figure we lack counts in its own unit; one without a unit may be any)
-        # ("hoeveel woongroepen …": a rate per woongroep, divided into a number of places)
-        pool = [m for m in pool if m.metric.unit in wanted or span_unit(m.metric.unit) in wanted
-                or (m.metric.table == UNAVAILABLE and not m.metric.unit)]
+        pool = [m for m in pool if m.metric.unit in wanted or (m.metric.table == UNAVAILABLE and not m.metric.unit)]
         if not pool:
             return None
     counted = counted_unit(intent.ask)
-    if counted:  # "hoeveel statushouders …": not a number of homes (lexicon counted_units)
+    if counted in lexicon()["rate_spans"].values():
+        # "hoeveel woongroepen zijn nodig voor …": the size of one ("12 jongeren per woongroep") divides a
+        # number of places; how many there are ("hoeveel woongroepen zijn er") no figure of ours counts
+        if not has_phrase(intent.text, lexicon()["need_cues"]):
+            return None
+        pool = [m for m in pool if span_unit(m.metric.unit) == counted] or pool
+    elif counted:  # "hoeveel statushouders …": not a number of homes (lexicon counted_units)
         pool = [m for m in pool if m.metric.unit == counted or m.metric.unit not in lexicon()["counted_units"]] or pool
     if has_phrase(intent.text, QUANTITY_WORDS) and not intent.asks_when:
         # "hoeveel …" asks for an amount: a date ("vastgesteld op", "uiterlijk") or a statement cannot answer it

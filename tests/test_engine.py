@@ -343,6 +343,7 @@ def test_membership_in_other_words(assistant, question, region):
         "Hoeveel woningen zijn er nodig om de 17.000 statushouders van de tweede helft van 2024 onder te brengen?",
         "Op welke datum is het staatsnoodrecht voor de opvang van Oekraïners weer buiten werking gesteld?",
         "Hoeveel asielaanvragen worden er in 2024 naar verwachting ingewilligd door de IND?",  # not those filed
+        "Hoeveel woongroepen zijn er in Nederland?",  # how many there are: not the size of one, nor how many needed
         # a passage that says what must be realised by then does not say what was
         "How many of the 96,000 Spreidingswet reception places had actually been realised nationwide by 1 July 2025?",
     ],
