@@ -138,7 +138,11 @@ OWN_SUBJECT = 0.75  # lexical match at which a second part names a figure of its
 
 
 def asks_amount_or_when(intent) -> bool:
-    return asks_amount(intent.ask) or intent.asks_when
+    """A part asking a figure: how many, when, or what a figure is ("Wat is de taakstelling van Ede?")."""
+    return asks_amount(intent.ask) or intent.asks_when or intent.ask.startswith(FIGURE_OPENERS)
+
+
+FIGURE_OPENERS = (" wat is de ", " wat zijn de ", " what is the ", " what are the ")
 
 
 # "…, en hoeveel zijn er begin 2025 nodig?", "… and when did …": a second question joined to the first
@@ -263,7 +267,8 @@ class Conversation:
         if intent.segments and operation_of(intent) not in {None, "product"} and (the_plan.operation or unplanned):
             # Each side of "X … dan Y" names one operand (a rate times its span has no sides). Dutch
             # sides match well on words alone; English ones need the embeddings (~20 ms per side).
-            sides = [side_of(a.catalogue, segment, intent.language == "en") for segment in intent.segments]
+            sides = [side_of(a.catalogue, segment, intent.language == "en", intent.segments[i - 1] if i else "")
+                     for i, segment in enumerate(intent.segments)]
             the_plan = with_sides(the_plan, sides, operation_of(intent), SIDE_THRESHOLD)
         if unplanned and operation_of(intent):
             # "went from 96,000 … to 88,000: what percentage decrease?": the typed values name the figure
@@ -336,10 +341,15 @@ class Side:
     now: bool = False  # "its current capacity": the newest figure, not the question's period
 
 
-def side_of(catalogue: Catalogue, segment: str, use_dense: bool) -> Side:
+def side_of(catalogue: Catalogue, segment: str, use_dense: bool, subject: str = "") -> Side:
+    """A side that names no figure of its own ("…, en hoeveel meer zijn er nodig per 1 januari 2025?") is
+    about the `subject` of the side before it (its words, without its periods)."""
     periods, rest = parse_periods(segment)
     typed = [m.value for m in numbers_in_text(rest) if m.kind == "number"]  # not the year of "2024-II"
-    return Side(catalogue.match(rest, use_dense=use_dense), periods, typed, has_phrase(normal(rest), lexicon()["now"]))
+    matches = catalogue.match(rest, use_dense=use_dense)
+    if subject and words(rest) and (not matches or max(m.lexical for m in matches) < OWN_SUBJECT):  # ("2026": a moment)
+        matches = catalogue.match(f"{rest} {parse_periods(subject)[1]}", use_dense=use_dense)
+    return Side(matches, periods, typed, has_phrase(normal(rest), lexicon()["now"]))
 
 def period_of(f: Figure) -> Period | None:
     """The period a shown figure holds for, so 'een jaar later' can shift it."""

@@ -135,6 +135,8 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
         # per 1.000 inhabitants: of the place's own, or of the nation's (1.000 is no typed figure, nor a year)
         ("Hoeveel opvangplekken moet Dordrecht volgens de Spreidingswet regelen per 1000 inwoners?", 5.11),
         ("Wat is de taakstelling 2024-II per 1.000 inwoners?", 0.97),
+        # "…, en hoeveel meer …": one comparison; its second side, naming no figure, is about the first's subject
+        ("Hoeveel amv-plekken heeft het COA nu, en hoeveel meer zijn er nodig per 1 januari 2025?", 5_200),
     ],
 )
 def test_derived_figures_show_their_formula(assistant, question, result):
@@ -196,6 +198,7 @@ def test_reported_figures_are_what_the_question_asks(assistant, question, value)
         # the same figure for another moment or place: the second part is a follow-up
         ("Hoeveel opvangplekken zijn er nodig per 1 januari 2025, en hoeveel per 1 januari 2026?", 97_500, 133_500),
         ("Hoeveel inwoners heeft Zwolle, en hoeveel heeft Amsterdam?", 130_668, 903_399),
+        ("Wat is de taakstelling van Ede in 2024-II, en hoeveel inwoners heeft Ede?", 116, 119_986),
     ],
 )
 def test_two_figures_asked_at_once_are_both_answered(assistant, question, first, second):
