@@ -267,7 +267,8 @@ class Conversation:
         if intent.segments and operation_of(intent) not in {None, "product"} and (the_plan.operation or unplanned):
             # Each side of "X … dan Y" names one operand (a rate times its span has no sides). Dutch
             # sides match well on words alone; English ones need the embeddings (~20 ms per side).
-            sides = [side_of(a.catalogue, segment, intent.language == "en", intent.segments[i - 1] if i else "")
+            joined = has_phrase(intent.text, lexicon()["joined_comparisons"])
+            sides = [side_of(a.catalogue, segment, intent.language == "en", intent.segments[i - 1] if i and joined else "")
                      for i, segment in enumerate(intent.segments)]
             the_plan = with_sides(the_plan, sides, operation_of(intent), SIDE_THRESHOLD)
         if unplanned and operation_of(intent):
@@ -342,8 +343,8 @@ class Side:
 
 
 def side_of(catalogue: Catalogue, segment: str, use_dense: bool, subject: str = "") -> Side:
-    """A side that names no figure of its own ("…, en hoeveel meer zijn er nodig per 1 januari 2025?") is
-    about the `subject` of the side before it (its words, without its periods)."""
+    """The second side of a joined comparison ("…, en hoeveel meer zijn er nodig per 1 januari 2025?"), if
+    it names no figure of its own, is about the `subject` of the side before it (its words, not its periods)."""
     periods, rest = parse_periods(segment)
     typed = [m.value for m in numbers_in_text(rest) if m.kind == "number"]  # not the year of "2024-II"
     matches = catalogue.match(rest, use_dense=use_dense)

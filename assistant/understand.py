@@ -355,7 +355,7 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     # "Hoe heet …?", "Hoe probeert …?", "How will …?": a manner or a name is asked, not an amount
     intent.manner = bool(MANNER.match(intent.ask.strip()))
     intent.asks_text = (has_phrase(intent.ask, lex["text_cues"]) or intent.yes_no or intent.manner) and not intent.asks_when
-    splitters = sorted(lex["splitters"], key=len, reverse=True)
+    splitters = sorted(lex["splitters"] + lex["joined_comparisons"], key=len, reverse=True)
     pattern = r"\b(?:" + "|".join(re.escape(w) for w in splitters) + r")\b"
     parts = [p.strip(" ,.?") for p in re.split(pattern, fold(question)) if p.strip(" ,.?")]
     intent.segments = parts if len(parts) >= 2 else []
