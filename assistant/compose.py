@@ -18,7 +18,7 @@ from .planner import COA_METRICS, COUNTS, WHEN_UNITS, Plan
 from .text import fold, stem, words
 from .tools import REPORTED, Tools, compute
 from .understand import (MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_phrase, lexicon, normal, padded,
-                         answer_type, wanted_units,
+                         answer_type, unit_of_time_asked, wanted_units,
                          parse_periods)
 
 HEADCOUNT = {u: "mensen" for u in ("plaatsen", "personen", "vergunninghouders", "asielaanvragen", "inwoners", "jongeren")}
@@ -296,9 +296,8 @@ class Executor:
         if self.intent.per != 100:  # "de taakstelling per 1.000 inwoners": of the nation's inhabitants
             if not rates or HEADCOUNT.get(rates[-1].unit) != "mensen" or rates[-1].unit == "inwoners":
                 return self.abstain(self.t("no_per_inhabitants", label=self.label(p.metric)), rates)
-            whole = self.tools.national_population()
-            self.cite(self.population_citation())
-            return self.derived("share", [rates[-1], whole])
+            self.cite_tables("land")  # the population table, as for any national count of inhabitants
+            return self.derived("share", [rates[-1], self.tools.national_population()])
         if not p.operation and not p.typed_span and rates:
             per_time = self.per_shorter_time(rates[-1])
             if per_time is not None:  # "hoeveel per dag" of a figure per week, "per week" of a year's total
@@ -684,7 +683,7 @@ class Executor:
     def per_shorter_time(self, f: Figure) -> Answer | None:
         """A figure asked per a shorter unit of time than it is given in: a rate per week asked per day,
         a year's or half year's total asked per month or week; divided by the calendar's count."""
-        asked = next((u for u, cues in lexicon()["per_unit_asked"].items() if has_phrase(self.intent.ask, cues)), None)
+        asked = unit_of_time_asked(self.intent.ask)
         base, per, span = f.unit.partition(" per ")
         given = span if per else ("jaar" if re.fullmatch(r"\d{4}", f.period)
                                    else "halfjaar" if re.fullmatch(r"\d{4}-I{1,2}", f.period) else None)

@@ -186,15 +186,16 @@ class Conversation:
             return None
         self._citations = list(first.citations)
         after_first = self.previous
+        own_place = bool(self.assistant.places.find(m["second"]))
         try:
             second = None
-            if second_intent.periods or self.assistant.places.find(m["second"]):
+            if second_intent.periods or own_place:
                 # "…, en hoeveel heeft Amsterdam?", "…, en hoeveel per 1 januari 2026?": the same figure for
                 # another place or moment, asked as a follow-up (if it has one there)
                 second = self._answer(f"En {m['second']}")
                 again = {(f.metric, f.period, f.scope) for f in second.figures} <= \
                     {(f.metric, f.period, f.scope) for f in first.figures}  # the first's figure once more
-                if (not second.answered or again) and not self.assistant.places.find(m["second"]):
+                if (not second.answered or again) and not own_place:
                     second, self.previous = None, after_first
             if second is None:
                 # a second part that names its own figure is asked as it is; one that does not ("en hoeveel

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from .catalogue import AMBIGUITY_MARGIN, ANSWER_THRESHOLD, Metric, MetricMatch
 from .places import Place
-from .understand import Intent, Period, asks_amount, asks_who, has_phrase, lexicon, typed_spans, wanted_units
+from .understand import Intent, Period, asks_amount, asks_who, has_phrase, lexicon, typed_spans, unit_of_time_asked, wanted_units
 
 PLACE_TABLES = {"taakstelling_gemeente", "gemeenten", "coa_provinciale_opgave", "nieuws_cijfers"}
 COA_METRICS = {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}  # the COA task, published in two versions
@@ -404,7 +404,7 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     if has_phrase(intent.text, QUANTITY_WORDS) and not intent.asks_when:
         # "hoeveel …" asks for an amount: a date ("vastgesteld op", "uiterlijk") or a statement cannot answer it
         pool = [m for m in pool if m.metric.unit not in {"datum", FACT}] or pool
-    asked_per = next((u for u, cues in lexicon()["per_unit_asked"].items() if has_phrase(intent.ask, cues)), None)
+    asked_per = unit_of_time_asked(intent.ask)
     if asked_per and pool[0].metric.table != UNAVAILABLE:
         # "hoeveel per dag": a rate per day, or per week (a week has 7 days), before a year's total
         # (of the same thing: personen per week for a number of personen, not for asielaanvragen or euro)

@@ -62,6 +62,13 @@ def wanted_units(text: str) -> set[str]:
     return {unit for unit, cues in lexicon()["units"].items() if has_phrase(text, cues)}
 
 
+def unit_of_time_asked(text: str) -> str | None:
+    """The unit of time a figure is asked per ("per dag", "each week", "per maand"): lexicon per_time and
+    per_unit_asked."""
+    units = {**lexicon()["per_time"], **lexicon()["per_unit_asked"]}
+    return next((unit for unit, cues in units.items() if has_phrase(text, cues)), None)
+
+
 def answer_type(question: str) -> str | None:
     """What kind of answer the asking sentence wants (lexicon answer_types): reason, condition,
     duration, date or actor; the first whose cue the question opens with or contains."""
