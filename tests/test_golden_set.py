@@ -130,6 +130,7 @@ RATES = {  # a rate with a tolerance -> (numerator, denominator, per): per 1.000
     0.966: (17000, 17_590_672, 1000), 77.14: (540, 7, 1), 1342.3: (69800, 52, 1),
     25.0: (50, 2, 1),  # half of "ten hoogste 50 procent" (Hw art. 14 lid 2), in procent
 }
+RATIOS = {**{value: (num, den, 100) for value, (num, den) in SHARES.items()}, **RATES}  # value -> (num, den, per)
 
 
 def _traceable() -> tuple[set[float], set[str]]:
@@ -182,7 +183,7 @@ def test_every_expected_number_and_date_traces_to_the_sources(cases):
     for c in cases:
         for n in c.expect.numbers:
             if n.tol:
-                num, den, per = RATES.get(n.value) or (*SHARES.get(n.value, (None, None)), 100)
+                num, den, per = RATIOS.get(n.value, (None, None, 100))
                 stated = any(abs(v - n.value) <= n.tol for v in numbers)  # a percentage the source gives
                 if not stated and (num is None or abs(per * num / den - n.value) > n.tol):
                     untraced.append((c.id, n.value))
