@@ -13,7 +13,7 @@ import time
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from . import render
@@ -26,7 +26,7 @@ from .places import Place, PlaceMention, PlaceResolver
 from .planner import PERIOD_MARGIN, operation_of, plan, with_sides
 from .text import fold, words
 from .tools import Tools
-from .understand import (MAX_QUESTION_CHARS, PER_THOUSAND, Period, asks_amount, has_phrase, lexicon, normal, parse_periods,
+from .understand import (MAX_QUESTION_CHARS, PER_THOUSAND, Period, asks_amount, has_phrase, lexicon, normal, padded, parse_periods,
                          understand, with_years)
 
 ANSWER_CACHE_SIZE = 2048
@@ -139,15 +139,16 @@ OWN_SUBJECT = 0.75  # lexical match at which a second part names a figure of its
 
 def asks_amount_or_when(intent) -> bool:
     """A part asking a figure: how many, when, or what a figure is ("Wat is de taakstelling van Ede?")."""
-    return asks_amount(intent.ask) or intent.asks_when or intent.ask.startswith(FIGURE_OPENERS)
+    return asks_amount(intent.ask) or intent.asks_when or intent.ask.startswith(
+        tuple(padded(w) for w in lexicon()["joined_questions"]["figure_openers"]))
 
 
-FIGURE_OPENERS = (" wat is de ", " wat zijn de ", " what is the ", " what are the ")
-
-
-# "…, en hoeveel zijn er begin 2025 nodig?", "… and when did …": a second question joined to the first
-SECOND_ASK = re.compile(r"^(?P<first>.+?)(?:,\s*|\s+)(?:en|and)\s+(?P<second>(?:hoeveel|wanneer|wie|hoe lang|"
-                        r"how many|how much|when|who|how long|did|does|komt er|komen er|is er|zijn er)\b.+)$", re.IGNORECASE)
+@lru_cache(maxsize=1)
+def second_ask() -> re.Pattern:
+    """"…, en hoeveel zijn er begin 2025 nodig?", "… and when did …": a second question joined to the first
+    by "en" / "and" and one of the lexicon's openers."""
+    openers = "|".join(re.escape(w) for w in lexicon()["joined_questions"]["second_openers"])
+    return re.compile(rf"^(?P<first>.+?)(?:,\s*|\s+)(?:en|and)\s+(?P<second>(?:{openers})\b.+)$", re.IGNORECASE)
 
 
 @dataclass
@@ -173,7 +174,7 @@ class Conversation:
         2025 nodig?"): each part answered on its own, the second about the first's subject but another
         figure, in one answer whose sources are numbered through. It is `answered` as the first part is; a
         second part the sources do not hold says so in the text."""
-        m = SECOND_ASK.match(clean_question(question))
+        m = second_ask().match(clean_question(question))
         if not m or len(question) > MAX_QUESTION_CHARS:
             return None
         first_intent, second_intent = understand(m["first"], []), understand(m["second"], [])
