@@ -139,6 +139,53 @@ def states_unit(text: str, units: set[str], rate: bool = False) -> bool:
     return not units or any({stem(w) for w in unit.split() if w != "personen"} <= said for unit in units)
 
 
+UNIT_AFTER = re.compile(r"\s*(per \w+|[^\W\d_]{2,})")
+LIST_MARKER = re.compile(r"[.)] +[A-Z]")
+REFERENCE_WORDS = ("artikel", "lid", "hoofdstuk", "paragraaf", "onderdeel", "bijlage", "§")
+
+
+def quoted_figures(hits: list[Citation], units: set[str]) -> list[Figure]:
+    """The numbers and dates in the quoted sentences, as figures of the quote.
+
+    A passage that answers states its numbers in words; they travel as values with their source too
+    (principle 1: a quoted passage), so the answer's figures hold them, never re-read from its text.
+    With `units` asked ("hoeveel dagen"), only numbers said in one of them; never a year ("in 2024")
+    or an article number.
+    """
+    from .index import _stopwords
+
+    stop = _stopwords()
+    figures: list[Figure] = []
+    for hit in hits:
+        hit = hit.model_copy(update={"score": None})  # the passage, not how well it ranked this time
+        for m in numbers_in_text(hit.quote):
+            before = fold(hit.quote[:m.start]).split()[-1:]
+            if before and before[0].rstrip(".") in REFERENCE_WORDS:
+                continue
+            if m.kind == "date" and m.date and not m.date.startswith("--"):
+                figures.append(Figure(label=quote_label(hit), value_date=m.date, unit="datum", period=hit.date,
+                                      quote=hit.quote, citation=hit, source=f"{hit.doc_id} › {hit.section}"))
+                continue
+            if m.kind != "number" or LIST_MARKER.match(hit.quote, m.end) and m.value < 100 and not m.decimals:
+                continue  # "Bijlagen: 1. Realisatie …; 2. Taakstelling …": a list's numbering is no figure
+            after = UNIT_AFTER.match(hit.quote, m.end)
+            unit = after[1] if after and (after[1].startswith("per ") or fold(after[1]) not in stop) else ""
+            if not unit and m.decimals == 0 and (1900 <= m.value <= 2100 or m.value < 100):
+                continue  # "ca. 28.000 in 2024": the year says when; "artikel 11, 12, eerste lid": a reference
+            if units and not states_unit(f"{m.text} {unit}", units):
+                continue
+            if any(f.value == m.value and f.unit == unit and f.citation == hit for f in figures):
+                continue  # "28 dagen aaneengesloten, maar wordt 28 dagen per kalenderjaar": one figure
+            qualifier = "ca." if fold(hit.quote[max(0, m.start - 4):m.start]).strip().endswith("ca.") else None
+            figures.append(Figure(label=quote_label(hit), value=m.value, unit=unit, period=hit.date, qualifier=qualifier,
+                                  quote=hit.quote, citation=hit, source=f"{hit.doc_id} › {hit.section}"))
+    return figures
+
+
+def quote_label(hit: Citation) -> str:
+    return f"{hit.title}, {hit.section.split(' › ')[-1]}"
+
+
 def realised(f: Figure) -> bool:
     """A figure of what happened: not a forecast or target ("naar verwachting", "indicatief") and not
     about a moment after its source was written (a 2024 figure in a letter of April 2024 is expected)."""
@@ -526,7 +573,8 @@ class Executor:
         notes = list(dict.fromkeys(render.note(h.note, self.lang) for h in passages[:2] if h.note))
         if notes:
             lines.append("(" + "; ".join(notes) + ")")
-        return self.finish(lines, True, "text", notes=notes)
+        figures = quoted_figures(passages[:2], wanted_units(self.intent.ask) if asks_amount(self.intent.ask) else set())
+        return self.finish(lines, True, "text", figures=figures, notes=notes)
 
     # --- helpers -----------------------------------------------------------------------------
 

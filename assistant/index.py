@@ -97,6 +97,7 @@ class BuildReport:
 # --- text for BM25 and the embedder ----------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN_PLUS
 

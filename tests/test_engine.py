@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import cli
-from assistant.compose import period_end
+from assistant.compose import period_end, quoted_figures
+from assistant.models import Citation
 from assistant.planner import counted_unit
 from assistant.grounding import ungrounded_numbers
 from assistant.render import number, qualifier
@@ -462,7 +463,49 @@ def test_only_like_figures_are_added(assistant, question):
 )
 def test_who_and_why_are_never_answered_by_a_figure_alone(assistant, question):
     answer = ask(assistant, question)
-    assert answer.kind in {"text", "abstain"} and not answer.figures
+    # only the numbers of the quoted passage may travel with the answer, never a key figure
+    assert answer.kind in {"text", "abstain"} and not [f for f in answer.figures if f.metric or f.quote not in
+                                                        [c.quote for c in answer.citations]]
+
+
+@pytest.mark.parametrize(
+    "question,values",
+    [
+        # the number the quote states travels as a value of the quote, with its unit and source date
+        ("For how many days can a displaced Ukrainian be away from the shelter before their living allowance "
+         "may be withdrawn?", {(28, "dagen")}),
+        ("Na hoeveel jaar begint de Spreidingswet opnieuw met het ramen van de opvangplekken?", {(2, "jaar")}),
+    ],
+)
+def test_a_text_answer_carries_the_numbers_of_its_quote(assistant, question, values):
+    answer = ask(assistant, question)
+    assert answer.kind == "text"
+    quotes = {c.quote: c for c in answer.citations}
+    assert values <= {(f.value, f.unit) for f in answer.figures}
+    for f in answer.figures:
+        assert f.quote in quotes and f.period == quotes[f.quote].date and f.label.startswith(quotes[f.quote].title)
+
+
+QUOTE = Citation(doc_id="brief", title="Brief", date="2024-04-25", section="3. Opvang",
+                 quote="De instroomverwachting is ca. 28.000 in 2024 (gemiddeld 540 per week x 52 weken), "
+                       "zoals bedoeld in artikel 12, tot 1 januari 2025.")
+
+
+@pytest.mark.parametrize(
+    "units,values",
+    [
+        (set(), {(28000, ""), (540, "per week"), (52, "weken")}),  # not the year 2024, not "artikel 12"
+        ({"personen per week"}, {(540, "per week")}),  # a unit asked keeps only the numbers said in it
+        ({"dagen"}, set()),
+    ],
+)
+def test_quoted_figures(units, values):
+    listing = QUOTE.model_copy(update={"quote": "Bijlagen: 1. Realisatie en opgaven; 2. Taakstelling 2024-II per gemeente."})
+    assert quoted_figures([listing], set()) == []  # a list's numbering, a period: no figures
+    figures = quoted_figures([QUOTE], units)
+    assert {(f.value, f.unit) for f in figures if f.value is not None} == values
+    assert [f.value_date for f in figures if f.value is None] == ["2025-01-01"]  # the quote's date, as a date
+    assert {f.qualifier for f in figures if f.value == 28000} <= {"ca."}
 
 
 def test_the_asking_sentence_gives_the_question_its_shape(assistant):
