@@ -27,6 +27,7 @@ POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hol
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
 TEXT_MIN_COVERAGE = 0.5  # share of the question's (IDF-weighted) words a passage must contain
 AGREED_MIN_COVERAGE = 0.35  # …or this much, when BM25 and e5 each rank that passage first
+DAY = re.compile(r"\d{1,2}\b")  # a period written as a day ("1 january 2023"), not "eind 2022"
 SECOND_PASSAGE_MARGIN = 0.05  # a second passage of the same section, nearly as well covered, is quoted too
 
 TEXT = {
@@ -257,6 +258,12 @@ class Executor:
             notes=list(notes), candidates=list(candidates), chart=chart,
         )
 
+    def periods_text(self, periods) -> str:
+        """The periods asked, as the answer names them: a day written out in the asker's language ("1 January
+        2023"), other periods as the question put them ("eind 2022" is not "31 december 2022")."""
+        return ", ".join(render.period(pr.value, self.lang) if not pr.text or (pr.kind == "date" and DAY.match(pr.text))
+                         else pr.text for pr in periods)
+
     def english(self, f: Figure) -> Figure:
         """The figure's label from the catalogue's English name, keeping the place it is about."""
         if f.label_en:  # composed in both languages where the figure was made
@@ -301,7 +308,7 @@ class Executor:
         if p.reason == "national_only":
             return self.abstain(self.t("national_only"), self.dedupe_newest(self.tools.kerncijfers(p.metric)))
         if p.reason == "no_period":  # a half year we have no taakstelling for
-            asked = ", ".join(pr.text or render.period(pr.value, self.lang) for pr in p.periods_asked)
+            asked = self.periods_text(p.periods_asked)
             national = [f for f in map(self.tools.national_taakstelling, p.have) if f is not None]
             return self.abstain(self.t("no_period", asked=asked, label=self.label(p.metric)), national)
         return self.abstain(self.t("no_figure"), self.t("catalogue"))
@@ -420,7 +427,7 @@ class Executor:
                     chart.append((f"{place.label(self.lang)} {period or ''}".strip(), f.value))
                 computations.extend(comps)
         if not figures and p.metric == "inwoners" and p.periods_asked:
-            asked = ", ".join(pr.text or render.period(pr.value, self.lang) for pr in p.periods_asked)
+            asked = self.periods_text(p.periods_asked)
             have = [self.tools.population_figure(self.tools.gemeente(pl.name)) for pl in p.places if pl.kind == "gemeente"]
             for f in have:
                 self.cite(f.citation)
@@ -603,7 +610,7 @@ class Executor:
             if not kept:
                 if quiet:
                     return []
-                asked_text = ", ".join(pr.text or render.period(pr.value, self.lang) for pr in asked)
+                asked_text = self.periods_text(asked)
                 return self.abstain(self.t("no_period", asked=asked_text, label=self.label(metric)),
                                     self.dedupe_newest(figures))
             figures = kept

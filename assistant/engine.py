@@ -27,7 +27,7 @@ from .planner import PERIOD_MARGIN, operation_of, plan, with_sides
 from .text import fold, words
 from .tools import Tools
 from .understand import (MAX_QUESTION_CHARS, PER_THOUSAND, Period, asks_amount, has_phrase, lexicon, normal, padded,
-                         parse_periods, understand, with_years)
+                         asked_sentence, parse_periods, understand, with_years)
 
 ANSWER_CACHE_SIZE = 2048
 QUOTED_MARGIN = 0.2  # a figure whose value the question quotes scores at least this above the threshold…
@@ -233,7 +233,8 @@ class Conversation:
         intent = understand(question, mentions)
         intent.unknown_places = a.places.unknown(question, mentions)
         intent.resembles = [p for name in intent.unknown_places for p in a.places.suggestions(name)]
-        typed = PER_THOUSAND.sub(" ", parse_periods(fold(question))[1])  # "per 1.000 inwoners" types no figure
+        asked = asked_sentence(question) if intent.context_apart else question
+        typed = PER_THOUSAND.sub(" ", parse_periods(fold(asked))[1])  # "per 1.000 inwoners" types no figure
         intent.typed = [m.value for m in numbers_in_text(typed) if m.kind == "number"]
         intent.periods = with_years(intent.periods, self.previous.periods if self.previous else [])
         intent.context = self.previous.passage if self.previous else ""

@@ -88,7 +88,8 @@ class PlaceResolver:
 
     def find(self, question: str) -> list[PlaceMention]:
         """Longest exact alias match first, then fuzzy matches of leftover capitalised/long words."""
-        tokens = [(m.group(), m.start()) for m in re.finditer(r"[\w'’-]+", question)]
+        # "Delft's quota": an English possessive is not part of the name ("'s-Hertogenbosch" starts with it)
+        tokens = [(re.sub(r"(?<=\w\w)['’]s$", "", m.group()), m.start()) for m in re.finditer(r"[\w'’-]+", question)]
         lowered = question == question.lower()
         mentions: list[PlaceMention] = []
         used = [False] * len(tokens)
@@ -157,7 +158,8 @@ class PlaceResolver:
         no misspelling of a word we know."""
         taken = {m.start for m in found}
         lowered = question == question.lower()  # no capitals at all: a name may be written small too
-        tokens = [(m.group(), m.start()) for m in re.finditer(r"[\w'’-]+", question)]
+        # "Delft's quota": an English possessive is not part of the name ("'s-Hertogenbosch" starts with it)
+        tokens = [(re.sub(r"(?<=\w\w)['’]s$", "", m.group()), m.start()) for m in re.finditer(r"[\w'’-]+", question)]
         names = []
         for i, (word, start) in enumerate(tokens[1:], start=1):
             before = normalize_name(tokens[i - 1][0])

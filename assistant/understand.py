@@ -132,6 +132,7 @@ class Intent:
     followup: bool = False
     part_of: bool = False  # "daarvan": about a part of the previous figure
     now: bool = False
+    context_apart: bool = False  # the asking sentence asks about now: the context's periods and numbers do not pin it
     pin: Pin | None = None
     shift_years: int = 0
     shift_text: str = ""  # "een jaar later", as written
@@ -151,11 +152,22 @@ class Intent:
 
 
 def detect_language(text: str) -> str:
+    """English or Dutch, by the words only one of them has: the lexicon's, and each one's function words
+    ("on", "its" / "het", "zijn"), so a short question of names and numbers is still read right."""
     words = normal(text).split()
-    lex = lexicon()["language"]
-    en = sum(w in lex["en"] for w in words)
-    nl = sum(w in lex["nl"] for w in words)
+    en_words, nl_words = language_words()
+    en = sum(w in en_words for w in words)
+    nl = sum(w in nl_words for w in words)
     return "en" if en > nl else "nl"
+
+
+@lru_cache(maxsize=1)
+def language_words() -> tuple[frozenset[str], frozenset[str]]:
+    from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN_PLUS
+
+    lex = lexicon()["language"]
+    en, nl = set(STOPWORDS_EN_PLUS) | set(lex["en"]), set(STOPWORDS_DUTCH) | set(lex["nl"])
+    return frozenset(en - nl | set(lex["en"])), frozenset(nl - en | set(lex["nl"]))
 
 
 MONTH_WORDS = "|".join(lexicon()["months"])
@@ -347,6 +359,11 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     if intent.per != 100:
         intent.operations.add("share")
     intent.now = has_phrase(text, lex["now"])
+    if intent.ask != intent.text and has_phrase(intent.ask, lex["now"]):
+        # "In 2022 werd gezegd dat het er 50.000 waren. Hoeveel zijn het er nu?": the context says what was,
+        # its year and numbers do not pin what is asked about now
+        intent.periods = [p for p in intent.periods if p.text and p.text in intent.ask]
+        intent.context_apart = True
     words = text.split()
     intent.followup = bool(words) and (words[0] in lex["followup"]["starts"] or has_phrase(text, lex["followup"]["phrases"]))
     intent.part_of = has_phrase(text, lex["part_of"])

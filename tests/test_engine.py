@@ -266,6 +266,33 @@ def test_follow_ups(assistant, turns, expected):
     assert expected in values(ask(assistant, *turns))
 
 
+@pytest.mark.parametrize(
+    "question,language",
+    [
+        ("What was Delft's CBS population on 1 January 2023?", "en"),  # names and numbers, and "what", "on"
+        ("Wat was het inwonertal van Delft op 1 januari 2023?", "nl"),
+        ("Was Delft in 2023 groter dan Zwolle?", "nl"),
+    ],
+)
+def test_language_of_a_short_question(question, language):
+    assert understand(question, []).language == language
+
+
+def test_a_declined_period_is_named_as_the_question_put_it(assistant):
+    # a day in the asker's language; "eind 2022" as asked, not a date nobody typed
+    assert "1 January 2023" in ask(assistant, "What was Delft's CBS population on 1 January 2023?").answer
+    question = "Hoe groot was de achterstand in de huisvesting van vergunninghouders eind 2022?"
+    answer = ask(assistant, question)
+    assert not answer.answered and "eind 2022" in answer.answer and not ungrounded_numbers(answer, [question])
+
+
+def test_context_does_not_pin_a_question_about_now(assistant):
+    # the context's year and number are what was; the question asks what is now
+    answer = ask(assistant, "In 2022 werd gezegd dat de veiligheidsregio's samen zo'n 50.000 Oekraïners konden "
+                            "opvangen. Hoeveel Oekraïners zitten er nu eigenlijk in de gemeentelijke opvang?")
+    assert answer.answered and 92_000 in values(answer) and 50_000 not in values(answer)
+
+
 def test_a_stock_on_two_dates_is_not_added_up(assistant):
     answer = ask(assistant, "Hoeveel opvangplekken zijn er in 2025 en 2026 samen nodig?")
     assert {97_500, 133_500} <= values(answer) and not answer.computations

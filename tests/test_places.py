@@ -13,7 +13,9 @@ from assistant.places import typo_edits
         ("taakstelling rotterdm 2024-II", "rotterdm", "Rotterdam"),  # one letter dropped
         ("taakstelling tilberg 2024-II", "tilberg", "Tilburg"),  # one letter wrong
         ("taakstelling leeuwaarden 2024-II", "leeuwaarden", "Leeuwarden"),
-        ("What is Rotterdam's quota?", "Rotterdam's", "Rotterdam"),  # forms of the name itself
+        ("What is Rotterdam's quota?", "Rotterdam", "Rotterdam"),  # forms of the name itself
+        ("What is Delft's quota?", "Delft", "Delft"),  # a short name too: the possessive is no part of it
+        ("Wat is de taakstelling van 's-Hertogenbosch?", "'s-Hertogenbosch", "'s-Hertogenbosch"),
         ("Welke Limburgse gemeente heeft de hoogste taakstelling?", "Limburgse", "Limburg"),
         ("Hoeveel Nederlanders zijn er?", "Nederlanders", "Nederland"),
         ("inwoners noord holand", "noord holand", "Noord-Holland"),  # a name of two words, misspelt
