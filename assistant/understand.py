@@ -321,6 +321,8 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
         intent.shift_years = 1 if shift[1] in ("later", "daarna", "after") else -1
         intent.shift_text = shift.group(0)
         folded = folded[: shift.start()] + " " + folded[shift.end():]  # "jaar" is no topic here
+    for phrase in lex["same_year"]:  # "van dat jaar": the conversation's year, taken from the previous turn
+        folded = re.sub(rf"\b{re.escape(fold(phrase))}\b", " ", folded)
     for mention in places:  # "Bergen op Zoom" must not be read as a period or number
         folded = re.sub(rf"(?<!\w){re.escape(fold(mention.text))}(?!\w)", " ", folded)  # "Ede", not in "tweede"
     intent.periods, rest = parse_periods(folded)

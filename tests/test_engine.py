@@ -253,6 +253,10 @@ def test_ranking_per_province_has_a_chart(assistant):
         # a half without its year takes the year of the previous turn
         (["Hoeveel statushouders moet Eindhoven in de tweede helft van 2024 onderdak bieden?",
           "En in het eerste halfjaar?"], 255),
+        # "van dat jaar" names the conversation's year, not a figure about years ("21 jaar oud")
+        (["Hoeveel statushouders moet Alkmaar in de tweede helft van 2024 huisvesten?",
+          "En in de eerste helft van dat jaar?"], 119),
+        (["What is Alkmaar's housing quota for the second half of 2024?", "And in the first half of that year?"], 119),
         # "die veiligheidsregio": the region the previous answer named, not the gemeente asked about
         (["In welke veiligheidsregio ligt Ede?", "Uit hoeveel gemeenten bestaat die veiligheidsregio?"], 15),
         # after an ambiguous place, a province picks the candidate (Bergen (L.), not Bergen (NH.): 29)
