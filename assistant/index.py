@@ -45,7 +45,7 @@ DEFINITION_QUESTION = re.compile(
     r"\b(wat (is|zijn) (?!(de|het|die|dat|er|nu)\b)|wat betekent|verstaan|verstaat|definitie|betekenis|"
     r"wie (is|zijn) (een|volgens)|what (is|are) (a|an)\b|what does .* mean|meaning|defin)"
 )
-FORMAT = 1  # of a build's files; part of the fingerprint, so a new format means a rebuild
+FORMAT = 2  # of a build's files (and of its tokens: 2 joins "samen te voegen"); part of the fingerprint, so a new format means a rebuild
 RRF_K = 10  # reciprocal-rank-fusion constant; small because a top hit of one ranker should count
 QUOTE_CHARS = 600
 CAUSED = re.compile(r"(daarom|hierdoor|daardoor|dus|zodoende|therefore|thus|hence)\b")  # the cause came before
@@ -126,7 +126,11 @@ class Tokenizer:
         self.glossary = _glossary()
 
     def __call__(self, text: str) -> list[str]:
-        words = [w for w in self.words_of(text) if w not in self.stopwords and (len(w) > 1 or w.isdigit())]
+        found = self.words_of(text)
+        words = [w for w in found if w not in self.stopwords and (len(w) > 1 or w.isdigit())]
+        # a separable verb split by "te" is also the whole verb: "samen te voegen" says "samenvoegen", the
+        # law's way of writing what a question writes whole (and the other way round)
+        words += [p + v for p, te, v in zip(found, found[1:], found[2:]) if te == "te" and p in SEPARABLE]
         return self.stemmer.stemWords(words)
 
     @staticmethod

@@ -109,6 +109,11 @@ class Speller:
         self.stems = frozenset(stem(w) for w in self.words)  # another form of a known word is no typo
         self.cache: dict[str, str] = {}
 
+    def part_of_compound(self, key: str) -> bool:
+        """"urgentie" of "urgentiecategorieën", "verordening" of "huisvestingsverordening": a word the
+        vocabulary writes inside a compound is no typo (not "urgente", one letter away)."""
+        return any(len(w) >= len(key) + 4 and (w.startswith(key) or w.endswith(key)) for w in self.words)
+
     def __call__(self, text: str) -> str:
         if text in self.cache:
             return self.cache[text]
@@ -118,7 +123,8 @@ class Speller:
         out = []
         for word in re.findall(r"\w+|\W+", text):
             key = fold(word)
-            if len(key) >= SPELL_MIN and key.isalpha() and key not in self.known and stem(key) not in self.stems:
+            if len(key) >= SPELL_MIN and key.isalpha() and key not in self.known and stem(key) not in self.stems \
+                    and not self.part_of_compound(key):
                 edits = 1 if len(key) <= 10 else 2
                 near = process.extract(key, self.words, scorer=DamerauLevenshtein.distance, score_cutoff=edits, limit=3)
                 best = [w for w, d, _ in near if d == near[0][1]]

@@ -144,6 +144,13 @@ def test_a_separable_verb_is_found_where_the_sentence_splits_it(bundled):
     assert "1 oktober" in c.quote
 
 
+def test_a_verb_split_by_te_is_also_the_whole_verb(bundled):
+    # the law's "samen te voegen" is the question's "samenvoegen", in the index and in the question alike
+    tokenize = bundled.tokenize
+    assert set(tokenize("samenvoegen")) <= set(tokenize("om woonruimte samen te voegen"))
+    assert "te" not in tokenize("samen te voegen") and set(tokenize("in te trekken")) >= set(tokenize("intrekken"))
+
+
 def test_quote_goes_on_with_a_sentence_that_refers_back(bundled):
     # "Deze wet beoogt …" says why the obligation depends on that law: the quote keeps it
     [c] = bundled.search("Waarvan is de verplichting om een eigen bijdrage te innen afhankelijk?", k=1)
@@ -196,6 +203,7 @@ def test_definition_questions_find_the_definition(bundled, query, term):
         ("paspoort", "paspoort"),  # a word the documents lack, near none of theirs: as typed
         ("terecht", "terecht"),  # short words have too many neighbours: as typed
         ("Huisvestingswet", "Huisvestingswet"),  # a word the documents have: as typed
+        ("urgentie", "urgentie"),  # a word they write inside a compound ("urgentiecategorieën"): not "urgente"
     ],
 )
 def test_long_misspelled_words_are_read_as_the_documents_word(bundled, typed, read):
