@@ -156,10 +156,11 @@ class Tokenizer:
     def words_of(text: str) -> list[str]:
         return re.findall(r"\w+", re.sub(r"(?<=\d)[.,](?=\d{3}\b)", "", _fold(text)))  # 96.000 -> 96000
 
-    def expand(self, query: str, per_word: int | None = None) -> str:
+    def expand(self, query: str, per_word: int | None = None, skip=frozenset()) -> str:
         """The question plus the Dutch glossary terms of its English words; `per_word` at most that many
-        of each (the embedder's time grows with the length of its input)."""
-        extra = [dutch for word in self.words_of(query) for dutch in self.glossary.get(word, ())[:per_word]]
+        of each (the embedder's time grows with the length of its input); none for the words in `skip`."""
+        extra = [dutch for word in self.words_of(query) if word not in skip
+                 for dutch in self.glossary.get(word, ())[:per_word]]
         return f"{query} ({' '.join(dict.fromkeys(extra))})" if extra else query
 
     def groups(self, query: str) -> list[set[str]]:
@@ -220,6 +221,7 @@ class Index:
         self._idf: np.ndarray | None = None
         self._defines: dict[int, set[str]] = {}
         self._instructions: set[int] = set()  # rows of passages that address the assistant
+        self.vocabulary: frozenset[str] = frozenset()  # the words of the passages, as tokenize reads them
         self.spelled = Speller(())  # long misspelt words of a question read as the documents' words
         self._stamp: int | None = None
         self._firsts: tuple = (None, (None, None))  # the last hybrid search: (query, doc ids), each ranker's first row
@@ -252,8 +254,8 @@ class Index:
         terms = {i: defined_term(c["text"]) for i, c in enumerate(self.chunks)}
         self._defines = {i: set(self.tokenize(term)) for i, term in terms.items() if term}
         self._instructions = {i for i, c in enumerate(self.chunks) if INSTRUCTION.search(_fold(c["text"]))}
-        self.spelled = Speller((w for c in self.chunks for w in self.tokenize.words_of(c["text"])),
-                               keep=self.tokenize.glossary)
+        self.vocabulary = frozenset(w for c in self.chunks for w in self.tokenize.words_of(c["text"]))
+        self.spelled = Speller(self.vocabulary, keep=self.tokenize.glossary)
 
     def _refresh(self):
         """Pick up a build that another process published (a server keeps serving the newest)."""
@@ -307,8 +309,10 @@ class Index:
 
     def dense_query(self, query: str) -> str:
         """What the embedder ranks passages by: the question, read for typos, with a few Dutch terms of
-        each English word (the engine embeds it together with the catalogue's query)."""
-        return self.tokenize.expand(self.spelled(query), per_word=DENSE_TERMS)
+        each word the documents lack (English, or people's words; the engine embeds it together with the
+        catalogue's query). The documents' own words need none: e5's time grows with every word added."""
+        spelled = self.spelled(query)
+        return self.tokenize.expand(spelled, per_word=DENSE_TERMS, skip=self.vocabulary)
 
     def agreed(self, query: str, doc_ids: list[str] | None = None) -> str | None:
         """The passage both BM25 and the embeddings rank first on their own (its chunk id), if any:
