@@ -129,6 +129,7 @@ RATES = {  # a rate with a tolerance -> (numerator, denominator, per): per 1.000
     5.91: (963, 162_898, 1000), 5.11: (611, 119_537, 1000), 5.59: (703, 125_767, 1000),
     0.966: (17000, 17_590_672, 1000), 77.14: (540, 7, 1), 1342.3: (69800, 52, 1),
     25.0: (50, 2, 1),  # half of "ten hoogste 50 procent" (Hw art. 14 lid 2), in procent
+    3.97: (638, 160_640, 1000),  # Enschede's Spreidingswet places (news) per 1.000 of its inhabitants
 }
 RATIOS = {**{value: (num, den, 100) for value, (num, den) in SHARES.items()}, **RATES}  # value -> (num, den, per)
 
