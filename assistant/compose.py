@@ -370,10 +370,11 @@ class Executor:
             used.append(f)
         older = [f for f in figures if f not in shown]
         for f in older:
-            agrees = any((f.value, f.value_date) == (g.value, g.value_date) for g in shown)
+            agrees = any((f.value, f.value_date, self.said(f)) == (g.value, g.value_date, self.said(g)) for g in shown)
             key = "same" if agrees else "older"
+            value = render.figure_value(f, self.lang).replace("**", "") or self.said(f)
             lines.append(self.t(key, title=self.doc_title(f), date=render.date(f.citation.date, self.lang),
-                                value=render.figure_value(f, self.lang).replace("**", "")) + self.cite(f.citation))
+                                value=value) + self.cite(f.citation))
             used.append(f)
         if self.intent.now and shown:
             lines.append(self.t("newest", date=render.date(max(f.citation.date for f in shown), self.lang)))
@@ -904,6 +905,13 @@ class Executor:
             "population_count: CBS-bevolking per 1 januari 2022, indeling 2023; som 17590672",
         )
 
+    def said(self, f: Figure) -> str:
+        """What a statement ("feit") says, in the asker's language: its source's own row label, since two
+        sources may say it differently (the bill's name in 2023, the law's in 2024)."""
+        if f.value is not None or f.value_date is not None:
+            return ""
+        return f.label_en if self.lang == "en" and f.label_en else f.label
+
     def figure_line(self, f: Figure, place_label: str | None = None) -> str:
         if f.source == "question":  # a number the asker typed: no source to cite, no period
             return f"- {f.label}: {render.figure_value(f, self.lang)}"
@@ -930,8 +938,8 @@ class Executor:
         if f.official:
             extra.append(self.t("official"))
         tail = f" ({', '.join(extra)})" if extra else ""
-        if not value:  # a statement: the label is the fact
-            return f"- {label} ({render.when(f, self.lang)}){tail}{self.cite(f.citation)}"
+        if not value:  # a statement: what its source says is the fact
+            return f"- {self.said(f) or label} ({render.when(f, self.lang)}){tail}{self.cite(f.citation)}"
         return f"- {label}: {value} {render.when(f, self.lang)}{tail}{self.cite(f.citation)}"
 
     def formula_text(self, c: Computation) -> str:

@@ -130,7 +130,7 @@ class Tools:
                 note=doc_note(r["doc_type"], r["completeness"], r["version_date"]),
             )
             figures.append(Figure(
-                label=r["label_nl"], value=r["value"], value_date=r["value_date"], unit=r["unit"],
+                label=r["label_nl"], label_en=r["label_en"], value=r["value"], value_date=r["value_date"], unit=r["unit"],
                 period=r["period"], qualifier=r["qualifier"], scope=r["scope"], metric=metric,
                 source=f"kerncijfers[{metric}, {r['period']}, {r['doc_id']}]",
                 sql=" ".join(KERNCIJFERS_SQL.split()), quote=r["quote"], citation=citation,

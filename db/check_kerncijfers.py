@@ -363,7 +363,8 @@ def main() -> int:
         if n > 1:
             err("kerncijfers.csv", f"duplicate (metric, period, doc_id) {key} x{n}")
     for key, rows in per_metric.items():
-        for col in ("unit", "scope", "label_nl", "label_en"):
+        # a statement's label is what its source says: two sources may say it differently (feit)
+        for col in ("unit", "scope") + (("label_nl", "label_en") if rows[0]["unit"] != "feit" else ()):
             vals = {x[col] for x in rows}
             if len(vals) > 1:
                 err(f"kerncijfers.csv [{key}]", f"inconsistent {col}: {sorted(vals)}")
@@ -397,7 +398,10 @@ def main() -> int:
             k = rows[0]
             if r["unit"] != k["unit"]:
                 err(where, f"unit {r['unit']!r} != kerncijfers unit {k['unit']!r}")
-            if (r["label_nl"], r["label_en"]) != (k["label_nl"], k["label_en"]):
+            if k["unit"] == "feit":  # each source's statement starts with what it is about
+                if any(not (x["label_nl"].startswith(r["label_nl"]) and x["label_en"].startswith(r["label_en"])) for x in rows):
+                    err(where, "a statement's row labels do not start with the metric's labels")
+            elif (r["label_nl"], r["label_en"]) != (k["label_nl"], k["label_en"]):
                 err(where, "labels differ from kerncijfers.csv")
             if r["level"] != k["scope"].lower():
                 err(where, f"level {r['level']!r} != scope {k['scope']!r}")
