@@ -315,6 +315,11 @@ class Executor:
 
     def _kerncijfer(self) -> Answer:
         p = self.plan
+        if p.operation == "span":  # the time between two date facts, each its newest statement
+            dates = [next((f for f in reversed(self.dedupe_newest(self.tools.kerncijfers(m))) if f.value_date), None)
+                     for m in (p.metric, p.second_metric)]
+            if all(dates):
+                return self.derived("span", dates)
         if p.operation and len(p.sides) >= 2:  # each side carries its own period: filter per side
             found = self.side_operands()
             if found:
@@ -702,13 +707,13 @@ class Executor:
         """Show the inputs with their sources, then each computed result with its formula."""
         if operation in {"difference", "share"} and is_time_series(figures):
             operation = "growth"  # one figure at two moments: its change (and the change in %)
-        computations = compute(operation, figures, self.lang, self.intent.per)
+        computations = compute(operation, figures, self.lang, self.intent.per, unit=self.intent.span_unit)
         if operation == "growth":
             computations += self.per_time(computations[0])
         lines = list(lead) + [self.figure_line(f) for f in computations[0].inputs]
         names = {"difference": ("Verschil", "Difference"), "sum": ("Samen", "Together"), "product": ("Uitkomst", "Result"),
                  "share": ("Aandeel", "Share"), "growth": ("Verandering", "Change"), "ratio": ("Gemiddeld", "On average"),
-                 "quotient": ("Nodig", "Needed")}
+                 "quotient": ("Nodig", "Needed"), "span": ("Tijd ertussen", "Time between")}
         results = []
         for c in computations:
             name = names[c.operation][0 if self.lang == "nl" else 1]

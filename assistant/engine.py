@@ -267,10 +267,13 @@ class Conversation:
         the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods, a.catalogue.sources,
                         a.catalogue.qualifiers)
         unplanned = the_plan.kind in {"text", "abstain"} and not the_plan.reason and not intent.asks_text
-        if intent.segments and operation_of(intent) not in {None, "product"} and (the_plan.operation or unplanned):
+        if intent.segments and operation_of(intent) not in {None, "product"} and (
+                the_plan.operation or unplanned or operation_of(intent) == "span"):
             # Each side of "X … dan Y" names one operand (a rate times its span has no sides). Dutch
             # sides match well on words alone; English ones need the embeddings (~20 ms per side).
-            joined = has_phrase(intent.text, lexicon()["joined_comparisons"])
+            # the second side of a joined comparison, or of a time between ("… and its current end date"),
+            # may name no figure: it is about the first side's subject
+            joined = has_phrase(intent.text, lexicon()["joined_comparisons"]) or operation_of(intent) == "span"
             sides = [side_of(a.catalogue, segment, intent.language == "en", intent.segments[i - 1] if i and joined else "")
                      for i, segment in enumerate(intent.segments)]
             the_plan = with_sides(the_plan, sides, operation_of(intent), SIDE_THRESHOLD)

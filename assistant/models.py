@@ -53,7 +53,7 @@ class Figure(BaseModel):
 class Computation(BaseModel):
     """Explicit arithmetic over figures, shown to the reader."""
 
-    operation: Literal["difference", "sum", "share", "growth", "ratio", "product", "quotient", "art29"]
+    operation: Literal["difference", "sum", "share", "growth", "ratio", "product", "quotient", "span", "art29"]
     formula: str  # human-readable, with the inputs' values
     inputs: list[Figure]
     result: float

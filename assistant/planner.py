@@ -32,7 +32,7 @@ OFFICIAL_CUES = ["officiele", "officieel", "official", "bijlage 2", "annex 2", "
 UNTIL_CUES = ["tot wanneer", "until when", "geldig tot", "loopt af", "hoe lang", "how long", "expire", "expires",
               "end date", "einddatum", "deadline", "uiterlijk"]
 END_QUALIFIERS = {"tot", "tot en met", "uiterlijk", "vóór", "voor", "before", "until"}
-BINARY = ("product", "growth", "share", "difference", "sum")  # "hoeveel procent meer" is a growth, not a share
+BINARY = ("span", "product", "growth", "share", "difference", "sum")  # "hoeveel procent meer" is a growth, not a share
 QUANTITY_WORDS = lexicon()["quantity_words"]
 DURATION_UNITS = {"dagen", "weken", "maanden", "jaar"}
 LEAD_FLOOR, LEAD_LEXICAL, CLEAR_LEAD = 0.38, 0.55, 0.1  # a clear lead below ANSWER_THRESHOLD (choose_metric)
@@ -589,6 +589,19 @@ def with_sides(p: Plan, sides: list, operation: str | None, threshold: float) ->
     """A comparing question whose whole matches no figure well may still name one on each side
     ("What percentage of the 2024-II quota is the Nidos target?"): then each side is its operand."""
     p.sides = sides
+    if operation == "span":  # the time between two dates: a date fact on each side, two different ones
+        options = [[m for m in side.matches[:5] if m.metric.table == "kerncijfers" and m.metric.unit == "datum"
+                    and not m.excluded and m.score >= threshold] for side in sides[:2]]
+        # the best two different dates together: "de inwerkingstelling van de RTB" and "de huidige
+        # einddatum" may both match the end date best, but only one of them can be it
+        pairs = [(a, b) for a in options[0] for b in options[-1] if a.metric is not b.metric] if len(options) == 2 else []
+        dates = max(pairs, key=lambda ab: ab[0].score + ab[1].score, default=None)
+        if dates:
+            p.kind, p.metric, p.second_metric, p.operation = "kerncijfer", dates[0].metric.metric, dates[1].metric.metric, "span"
+            p.catalogue.update({m.metric.metric: m.metric for m in dates})
+        elif p.operation == "span":
+            p.operation = None
+        return p
     if p.operation or len(sides) < 2 or operation is None:
         return p
     named = [next((m for m in side.matches[:3] if m.metric.table == "kerncijfers" and not m.excluded

@@ -422,17 +422,20 @@ class Tools:
 # --- compute --------------------------------------------------------------------------------
 
 
-def compute(operation: str, figures: list[Figure], language: str = "nl", per: int = 100) -> list[Computation]:
+def compute(operation: str, figures: list[Figure], language: str = "nl", per: int = 100,
+            unit: str | None = None) -> list[Computation]:
     """Arithmetic over figures, each result with a formula that shows its inputs' values.
 
     difference: largest − smallest; sum: all added; share: smallest as % of largest (or of the
     last figure, the whole, when more are given); growth: last − first in period order, plus the
-    change in %; product: a rate times its span.
+    change in %; product: a rate times its span; span: the time between two dates, in `unit`.
     """
     from .render import number
 
     n = lambda v: number(v, language)  # noqa: E731
     period = " → ".join(dict.fromkeys(f.period for f in figures))
+    if operation == "span":  # the time between two dates: 1 februari 2024 → 1 juli 2025 = 17 maanden
+        return [date_span(figures[0], figures[1], unit or "dagen", language)]
     unit = figures[0].unit
     if operation == "difference":
         big, small = sorted(figures[:2], key=lambda f: f.value, reverse=True)
@@ -478,3 +481,29 @@ def compute(operation: str, figures: list[Figure], language: str = "nl", per: in
                             f"({'naar boven afgerond' if language == 'nl' else 'rounded up'})",
                             inputs=[count, rate], result=result, unit=lexicon()["rate_spans"].get(per, per), period=period)]
     raise ValueError(f"unknown operation {operation!r}")
+
+
+def date_span(a: Figure, b: Figure, unit: str, language: str = "nl") -> Computation:
+    """The time between two date facts in `unit` (dagen, weken, maanden, jaar): whole calendar months
+    (and years) when the days of the month agree; otherwise in days, since a month or a year has no one
+    length to divide by (docs/CONVENTIONS.md, Computed figures)."""
+    from datetime import date
+
+    from .render import date as written, number, unit as unit_word
+
+    first, last = sorted([a, b], key=lambda f: f.value_date)
+    d1, d2 = (date.fromisoformat(f.value_date) for f in (first, last))
+    days = (d2 - d1).days
+    months = (d2.year - d1.year) * 12 + d2.month - d1.month
+    if unit in ("maanden", "jaar") and d1.day != d2.day:
+        unit = "dagen"
+    if unit == "dagen":
+        result = float(days)
+    elif unit == "weken":
+        result = round(days / 7, 1)
+    else:
+        result = round(months if unit == "maanden" else months / 12, 1)
+    formula = (f"{written(last.value_date, language)} − {written(first.value_date, language)} = "
+               f"{number(result, language)} {unit_word(unit, language)}")
+    return Computation(operation="span", formula=formula, inputs=[first, last], result=result, unit=unit,
+                       period=f"{first.value_date} → {last.value_date}")

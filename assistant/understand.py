@@ -132,6 +132,7 @@ class Intent:
     followup: bool = False
     part_of: bool = False  # "daarvan": about a part of the previous figure
     now: bool = False
+    span_unit: str | None = None  # "hoeveel maanden tussen X en Y": the unit of the time between two dates
     context_apart: bool = False  # the asking sentence asks about now: the context's periods and numbers do not pin it
     pin: Pin | None = None
     shift_years: int = 0
@@ -385,4 +386,23 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     pattern = r"\b(?:" + "|".join(re.escape(w) for w in splitters) + r")\b"
     parts = [p.strip(" ,.?") for p in re.split(pattern, fold(question)) if p.strip(" ,.?")]
     intent.segments = parts if len(parts) >= 2 else []
+    span = time_between(intent.ask, fold(question))
+    if span:  # "Hoeveel maanden zitten er tussen X en Y?": the time between two dates, each side one date
+        intent.span_unit, intent.segments = span[0], list(span[1:])
+        intent.operations.add("span")
     return intent
+
+
+def time_between(ask: str, folded: str) -> tuple[str, str, str] | None:
+    """"Hoeveel dagen zitten er tussen X en Y?", "how many years between X and Y": the unit of time asked
+    (lexicon span_words) and the two sides (lexicon between), or None."""
+    lex = lexicon()
+    asked = re.search(r"\b(?:hoeveel|how many)\s+(\w+)", ask)
+    unit = lex["span_words"].get(asked[1]) if asked else None
+    if unit is None:
+        return None
+    for opener, joiner in lex["between"]:
+        found = re.search(rf"\b{opener}\b(.+?)\b{joiner}\b(.+)", folded)
+        if found and found[1].strip(" ,.?") and found[2].strip(" ,.?"):
+            return unit, found[1].strip(" ,.?"), found[2].strip(" ,.?")
+    return None

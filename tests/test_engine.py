@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 from assistant.cli import cli
 from assistant.compose import period_end, quoted_figures
-from assistant.models import Citation
+from assistant.models import Citation, Figure
+from assistant.tools import date_span
 from assistant.planner import counted_unit
 from assistant.grounding import ungrounded_numbers
 from assistant.render import number, qualifier
@@ -311,6 +312,39 @@ def test_a_statement_two_sources_word_differently_shows_both(assistant, question
     answer = ask(assistant, question)
     assert answer.answered and newest in answer.answer and older in answer.answer
     assert {c.date for c in answer.citations} == {"2024-01-31", "2023-03-24"}
+
+
+@pytest.mark.parametrize(
+    "question,result,unit",
+    [
+        # two date facts, the time between them in the unit asked, with its formula
+        ("Hoeveel maanden zitten er tussen de inwerkingtreding van de Spreidingswet en de uiterste datum voor de "
+         "realisatie van de opvangplekken?", 17, "maanden"),
+        ("Hoeveel dagen zitten er tussen de activering van de RTB en de activering van het staatsnoodrecht?", 28, "dagen"),
+        # the second side names no figure of its own: it is about the first side's subject
+        ("How many years are there between the activation of the temporary protection directive and its current "
+         "end date?", 4, "jaar"),
+    ],
+)
+def test_the_time_between_two_dates(assistant, question, result, unit):
+    answer = ask(assistant, question)
+    [c] = answer.computations
+    assert answer.kind == "derived" and (c.operation, c.result, c.unit) == ("span", result, unit)
+    assert len({f.metric for f in c.inputs}) == 2 and all(f.value_date and f.citation for f in c.inputs)
+    assert not ungrounded_numbers(answer, [question])
+
+
+@pytest.mark.parametrize(
+    "first,last,unit,result",
+    [("2024-02-01", "2025-07-01", "maanden", 17), ("2022-03-04", "2022-04-01", "dagen", 28),
+     ("2022-03-04", "2026-03-04", "jaar", 4), ("2022-03-04", "2022-04-01", "weken", 4),
+     ("2022-03-04", "2022-04-01", "maanden", 28)],  # not whole months: in days, a month has no one length
+)
+def test_date_span(first, last, unit, result):
+    a, b = (Figure(label=d, value_date=d, unit="datum", period=d) for d in (last, first))
+    c = date_span(a, b, unit)
+    assert c.result == result and [f.value_date for f in c.inputs] == [first, last]
+    assert c.unit == (unit if first[8:] == last[8:] or unit in ("dagen", "weken") else "dagen")
 
 
 def test_a_stock_on_two_dates_is_not_added_up(assistant):
