@@ -110,7 +110,8 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
     if intent.unknown_places and not regional:
         p.reason = "unknown_place"
         return p
-    if has_phrase(text, lexicon()["advice_cues"]):
+    if has_phrase(text, lexicon()["advice_cues"]) or (has_phrase(text, lexicon()["modal_advice_cues"])
+                                                     and not asks_amount(intent.ask)):
         p.reason = "advice"  # "Moet mijn gemeente meer doen?": not something figures answer
         return p
     asks = intent.ask.split()

@@ -387,6 +387,12 @@ def test_membership_in_other_words(assistant, question, region):
     assert answer.answered and region in answer.answer
 
 
+def test_should_we_with_an_amount_asks_the_figure_the_law_sets(assistant):
+    answer = ask(assistant, "Ik werk bij de gemeente Den Haag. Hoeveel plekken voor asielopvang zouden wij volgens de "
+                            "spreidingswet moeten regelen?")
+    assert answer.answered and 2513 in values(answer)
+
+
 @pytest.mark.parametrize(
     "question",
     [
@@ -398,6 +404,7 @@ def test_membership_in_other_words(assistant, question, region):
         "Moet mijn gemeente meer statushouders opnemen?",  # advice
         "Wat is de taakstelling van mijn gemeente in 2024-II?",  # which gemeente?
         "Should we open a doorstroomlocatie?",
+        "Zouden wij meer statushouders moeten opvangen?",  # advice, said as "should we"
         "How many asylum seekers' centres does COA currently run in the province of Gelderland?",  # a 'geen' row
         "Hoeveel opvangplekken voor Oekraïense ontheemden moet de gemeente Zwolle regelen?",  # not the asylum task
         "How many status holders has Almere already housed?",  # the realisation, not the quota
