@@ -404,13 +404,14 @@ class Executor:
                 if place.kind != "gemeente":
                     continue
                 g = self.tools.gemeente(place.name)
-                value = g[p.metric]
-                source = g["bron_provincie"] if p.metric == "provincie" else g["bron_inwoners"]
-                quote = (f"{g['code']},{g['naam']},{g['provincie']}" if p.metric == "provincie"
-                         else f"{g['code']},{g['naam']},{g['veiligheidsregio_code']},{g['veiligheidsregio']}")
-                kind = p.metric if self.lang == "nl" else KIND_EN[p.metric]
-                lines.append(self.t("membership", gemeente=g["naam"], kind=kind, value=value)
-                             + self.cite(self.tools.table_citation(source, f"gemeenten: {g['code']} {g['naam']}", quote)))
+                for membership in [p.metric, *p.also]:
+                    value = g[membership]
+                    source = g["bron_provincie"] if membership == "provincie" else g["bron_inwoners"]
+                    quote = (f"{g['code']},{g['naam']},{g['provincie']}" if membership == "provincie"
+                             else f"{g['code']},{g['naam']},{g['veiligheidsregio_code']},{g['veiligheidsregio']}")
+                    kind = membership if self.lang == "nl" else KIND_EN[membership]
+                    lines.append(self.t("membership", gemeente=g["naam"], kind=kind, value=value) + self.cite(
+                        self.tools.table_citation(source, f"gemeenten: {g['code']} {g['naam']}", quote)))
             if not lines:
                 return self.abstain(self.t("no_place"))
             return self.finish(lines, True, "table", candidates=self.candidates())

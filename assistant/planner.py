@@ -65,6 +65,7 @@ class Plan:
     fallbacks: list[str] = field(default_factory=list)  # near-equal place figures to try if the first has none
     typed_span: tuple[float, str] | None = None  # a span the asker typed, to multiply a rate by
     part: str | None = None  # "niet in de GOO": the part to take from the whole (`metric`)
+    also: list[str] = field(default_factory=list)  # "in welke veiligheidsregio en provincie": the other membership
 
 
 def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves: list[str],
@@ -144,6 +145,8 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
                                            or score_of(matches, metric) < ANSWER_THRESHOLD):
         # "provincie van Assen", "In which province is Maastricht?", "Maakt Almere deel uit van Flevoland?"
         p.kind, p.metric, p.places = "places", kind, asked
+        # "In welke veiligheidsregio en in welke provincie ligt Gouda?": both memberships, in one answer
+        p.also = [k for k in KIND_WORDS if k != kind and has_phrase(text, KIND_WORDS[k])]
         return p
     inherited = False
     pinned_elsewhere = intent.pin is not None and metric is not None and not any(

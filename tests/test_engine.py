@@ -387,6 +387,13 @@ def test_membership_in_other_words(assistant, question, region):
     assert answer.answered and region in answer.answer
 
 
+@pytest.mark.parametrize("question", ["In welke veiligheidsregio en in welke provincie ligt Gouda?",
+                                      "Which safety region and which province is Gouda in?"])
+def test_two_memberships_asked_at_once(assistant, question):
+    answer = ask(assistant, question)
+    assert "Hollands Midden" in answer.answer and "Zuid-Holland" in answer.answer and len(answer.citations) == 2
+
+
 def test_should_we_with_an_amount_asks_the_figure_the_law_sets(assistant):
     answer = ask(assistant, "Ik werk bij de gemeente Den Haag. Hoeveel plekken voor asielopvang zouden wij volgens de "
                             "spreidingswet moeten regelen?")
