@@ -239,6 +239,8 @@ class Conversation:
         intent.periods = with_years(intent.periods, self.previous.periods if self.previous else [])
         intent.context = self.previous.passage if self.previous else ""
         topic = intent.topic or question
+        if intent.context_apart:  # what was, then what is now: the figure asked is the asking sentence's
+            topic = understand(asked, mentions).topic or topic
         whole = a.catalogue.by_key.get(self.previous.metric) if intent.part_of and self.previous else None
         if whole is not None:  # "Hoeveel daarvan zijn voor amv?": amv within the previous figure
             topic = f"{topic} {re.sub(r'[(].*?[)]', ' ', whole.label_nl)}"

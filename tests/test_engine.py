@@ -291,11 +291,17 @@ def test_a_declined_period_is_named_as_the_question_put_it(assistant):
     assert not answer.answered and "eind 2022" in answer.answer and not ungrounded_numbers(answer, [question])
 
 
-def test_context_does_not_pin_a_question_about_now(assistant):
-    # the context's year and number are what was; the question asks what is now
-    answer = ask(assistant, "In 2022 werd gezegd dat de veiligheidsregio's samen zo'n 50.000 Oekraïners konden "
-                            "opvangen. Hoeveel Oekraïners zitten er nu eigenlijk in de gemeentelijke opvang?")
-    assert answer.answered and 92_000 in values(answer) and 50_000 not in values(answer)
+@pytest.mark.parametrize("question", [
+    "In 2022 werd gezegd dat de veiligheidsregio's samen zo'n 50.000 Oekraïners konden opvangen. Hoeveel Oekraïners "
+    "zitten er nu eigenlijk in de gemeentelijke opvang?",
+    # nor does its subject: the places the regions arranged are not the people in reception now
+    "In March 2022 the safety regions were arranging about 50,000 places for Ukrainians. How many Ukrainians are "
+    "currently in municipal reception?",
+])
+def test_context_does_not_pin_a_question_about_now(assistant, question):
+    # the context's year, number and subject are what was; the question asks what is now
+    answer = ask(assistant, question)
+    assert answer.answered and 92_000 in values(answer) and not values(answer) & {50_000, 2_000}
 
 
 @pytest.mark.parametrize(
