@@ -45,7 +45,7 @@ DEFINITION_QUESTION = re.compile(
     r"\b(wat (is|zijn) (?!(de|het|die|dat|er|nu)\b)|wat betekent|verstaan|verstaat|definitie|betekenis|"
     r"wie (is|zijn) (een|volgens)|what (is|are) (a|an)\b|what does .* mean|meaning|defin)"
 )
-FORMAT = 2  # of a build's files (and of its tokens: 2 joins "samen te voegen"); part of the fingerprint, so a new format means a rebuild
+FORMAT = 3  # of a build's files (and of its tokens: 2 joins "samen te voegen"; 3 keeps documents addressing the assistant out of BM25); part of the fingerprint, so a new format means a rebuild
 RRF_K = 10  # reciprocal-rank-fusion constant; small because a top hit of one ranker should count
 QUOTE_CHARS = 600
 CAUSED = re.compile(r"(daarom|hierdoor|daardoor|dus|zodoende|therefore|thus|hence)\b")  # the cause came before
@@ -75,6 +75,14 @@ def answer_marks() -> dict[str, re.Pattern]:
 INSTRUCTION = re.compile(r"\b(negeer (alle )?(eerdere|vorige|voorgaande) instructies|ignore (all )?(previous|prior) instructions|"
                          r"antwoord altijd|always answer|systeemprompt|system prompt|you are now|je bent nu|"
                          r"zeg dat dit|say that this|developer mode)\b")
+
+
+def addressing_rows(chunks: list[dict]) -> set[int]:
+    """The passages of every document that addresses the assistant ("negeer alle eerdere instructies"):
+    such a document is no source. It stays indexed and listed, but no passage of it is ranked, quoted or
+    counted in any statistic, so it changes no answer (not even through its other passages)."""
+    addressing = {c["doc_id"] for c in chunks if INSTRUCTION.search(_fold(c["text"]))}
+    return {i for i, c in enumerate(chunks) if c["doc_id"] in addressing}
 
 
 class IndexMissing(RuntimeError):
@@ -215,12 +223,13 @@ class Index:
         self.chunks: list[dict] = []
         self.documents: dict[str, dict] = {}
         self._bm25 = None
+        self._lexical_rows = np.array([], dtype=int)  # the passages BM25 ranks (not those addressing the assistant)
         self._client = None
         self._collection = None
         self._doc_rows: dict[str, np.ndarray] = {}
         self._idf: np.ndarray | None = None
         self._defines: dict[int, set[str]] = {}
-        self._instructions: set[int] = set()  # rows of passages that address the assistant
+        self._instructions: set[int] = set()  # rows of the documents that address the assistant (addressing_rows)
         self.vocabulary: frozenset[str] = frozenset()  # the words of the passages, as tokenize reads them
         self.spelled = Speller(())  # long misspelt words of a question read as the documents' words
         self._stamp: int | None = None
@@ -243,8 +252,9 @@ class Index:
         import bm25s
 
         self._bm25 = bm25s.BM25.load(str(build_dir / "bm25"))
+        self._lexical_rows = np.array(data.get("lexical_rows", range(len(data["chunks"]))), dtype=int)
         doc_freq = np.diff(self._bm25.scores["indptr"])  # passages per token, for quote choice
-        self._idf = np.log(1 + (len(data["chunks"]) - doc_freq + 0.5) / (doc_freq + 0.5))
+        self._idf = np.log(1 + (len(self._lexical_rows) - doc_freq + 0.5) / (doc_freq + 0.5))
         self.manifest, self.chunks, self.documents = manifest, data["chunks"], data["documents"]
         self._collection = None
         rows: dict[str, list[int]] = {}
@@ -253,8 +263,9 @@ class Index:
         self._doc_rows = {doc_id: np.array(ids) for doc_id, ids in rows.items()}
         terms = {i: defined_term(c["text"]) for i, c in enumerate(self.chunks)}
         self._defines = {i: set(self.tokenize(term)) for i, term in terms.items() if term}
-        self._instructions = {i for i, c in enumerate(self.chunks) if INSTRUCTION.search(_fold(c["text"]))}
-        self.vocabulary = frozenset(w for c in self.chunks for w in self.tokenize.words_of(c["text"]))
+        self._instructions = addressing_rows(self.chunks)
+        self.vocabulary = frozenset(w for i, c in enumerate(self.chunks) if i not in self._instructions
+                                    for w in self.tokenize.words_of(c["text"]))
         self.spelled = Speller(self.vocabulary, keep=self.tokenize.glossary)
 
     def _refresh(self):
@@ -335,14 +346,16 @@ class Index:
     def bm25_scores(self, groups: list[set[str]]) -> np.ndarray:
         """BM25 per passage, each word of the question counted once: by the best of its own stem and
         its translations, so a word with many Dutch forms ("permit") does not outweigh the rest."""
-        scores = np.zeros(len(self.chunks), dtype=np.float32)
+        scores = np.zeros(len(self._lexical_rows), dtype=np.float32)
         seen: set[str] = set()  # "regional tables" both say "regietafels": it counts once
         for group in groups:
             ids = self._bm25.get_tokens_ids(sorted(group - seen))
             seen |= group
             if ids:
                 scores += np.max([self._bm25.get_scores_from_ids([i]) for i in ids], axis=0)
-        return scores
+        full = np.zeros(len(self.chunks), dtype=np.float32)  # per passage; one that addresses the assistant: 0
+        full[self._lexical_rows] = scores[: len(self._lexical_rows)]
+        return full
 
     def _lexical(self, groups: list[set[str]], depth: int, doc_ids) -> list[int]:
         scores = self.bm25_scores(groups)
@@ -370,13 +383,13 @@ class Index:
             if not doc_ids:
                 return []
             where = {"doc_id": {"$in": list(doc_ids)}}
-        result = collection.query(
+        result = collection.query(  # as deep past the quarantined passages, which are dropped
             query_embeddings=[self.embedder.query(query)],
-            n_results=min(depth, len(self.chunks)),
+            n_results=min(depth + len(self._instructions), len(self.chunks)),
             where=where,
             include=[],
         )
-        return [int(i) for i in result["ids"][0] if int(i) not in self._instructions]
+        return [int(i) for i in result["ids"][0] if int(i) not in self._instructions][:depth]
 
     def _citation(self, row: int, score: float, groups: list[set[str]], expects: str | None = None) -> Citation:
         chunk = self.chunks[row]
@@ -592,11 +605,15 @@ class Index:
     def _write_lexical(self, build_dir: Path, chunks: list[dict], documents: dict):
         import bm25s
 
+        # a passage that addresses the assistant is kept (listed, auditable) but is no part of the lexical
+        # statistics: an injected document must not shift how the other passages rank
+        quarantined = addressing_rows(chunks)
+        rows = [i for i in range(len(chunks)) if i not in quarantined]
         bm25 = bm25s.BM25()
-        bm25.index([self.tokenize(c["embed_text"]) or [""] for c in chunks], show_progress=False)
+        bm25.index([self.tokenize(chunks[i]["embed_text"]) or [""] for i in rows] or [[""]], show_progress=False)
         bm25.save(str(build_dir / "bm25"))
         public = [{k: v for k, v in c.items() if k != "embed_text"} for c in chunks]
-        data = json.dumps({"documents": documents, "chunks": public}, ensure_ascii=False)
+        data = json.dumps({"documents": documents, "chunks": public, "lexical_rows": rows}, ensure_ascii=False)
         (build_dir / "chunks.json").write_text(data)
 
     def _vectors(self, texts: list[str], report: BuildReport, progress: bool) -> np.ndarray:

@@ -354,11 +354,13 @@ class Tools:
 
         idx = self.index
         stems = {c["chunk_id"]: set(idx.tokenize(c["text"])) | idx.tokenize.separable(c["text"]) for c in idx.chunks}
+        # a passage that addresses the assistant counts in no statistic (index.py keeps it out of BM25 too)
+        counted = [stems[c["chunk_id"]] for i, c in enumerate(idx.chunks) if i not in idx._instructions]
         df: dict[str, int] = {}
-        for words in stems.values():
+        for words in counted:
             for w in words:
                 df[w] = df.get(w, 0) + 1
-        n = len(stems) or 1
+        n = len(counted) or 1
         return stems, {w: math.log(1 + n / c) for w, c in df.items()}
 
     @cached_property
