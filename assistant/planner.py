@@ -26,6 +26,7 @@ FOLLOWUP_NAMED = 0.6  # …or unless its words name another figure outright ("en
 FALLBACK_MARGIN = 0.1
 NATIONAL_MARGIN = 0.12  # a national figure this much closer than any place figure: it was meant
 UNAVAILABLE = "geen"  # catalogue rows for figures people ask about that no source of ours holds
+UNAVAILABLE_TEXT = 0.75  # a question put as text that matches such a row this clearly is about it
 FACT = "feit"  # unit of a catalogued statement without a number ("verdeeld naar inwoneraantal …")
 WHEN_UNITS = {"datum", FACT, "jaar", "maanden", "weken", "dagen"}  # what can answer "wanneer": a date, or a span
 OFFICIAL_CUES = ["officiele", "officieel", "official", "bijlage 2", "annex 2", "vastgestelde taakstelling per gemeente"]
@@ -153,6 +154,12 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         t == intent.pin.doc_type for t, _ in sources.get(metric.metric, ()))
     if metric is not None and metric.unit == FACT and not pinned_elsewhere and not intent.article and not regional:
         p.kind, p.metric = "kerncijfer", metric.metric  # a catalogued statement, said in the asker's language
+        return p
+    if metric is not None and metric.table == UNAVAILABLE and score_of(matches, metric) >= UNAVAILABLE_TEXT \
+            and not intent.article and not pinned_elsewhere:
+        # "What fee may a municipality charge for a housing permit?": asked as text, but what the catalogue
+        # knows no source holds, by a clear match; a passage that merely mentions the permit does not answer it
+        p.metric, p.reason = metric.metric, "unavailable"
         return p
     if (intent.asks_text or pinned_elsewhere or intent.article) and not regional and not ranking and (
             not asks_amount(intent.ask) or pinned_elsewhere or intent.article
