@@ -230,6 +230,11 @@ class Conversation:
         a = self.assistant
         a.tools.calls.clear()  # the calls of this question only (audited, shown, tested)
         mentions = self.narrowed(question, a.places.find(question))
+        asking = question.rfind(asked_sentence(question))
+        if asking > 0 and any(m.start >= asking for m in mentions):
+            # "Bij de regietafel in Zwolle … Hoeveel moet de provincie Overijssel regelen?": the place the
+            # asking sentence names is the one asked about; the context's places set the scene
+            mentions = [m for m in mentions if m.start >= asking]
         intent = understand(question, mentions)
         intent.unknown_places = a.places.unknown(question, mentions)
         intent.resembles = [p for name in intent.unknown_places for p in a.places.suggestions(name)]

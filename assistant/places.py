@@ -22,6 +22,7 @@ COMMON_WORDS = frozenset(
      "oss", "ede", "echt", "land", "regio", "delft", "heerde", "ommen", "urk", "weert", "hulst", "veere",
      "landelijk", "waterland", "zeist", "soest", "elburg"}
 )
+PLACE_FIGURE_WORDS = ("taakstelling", "inwoners", "inwonertal", "bevolking", "opgave", "quota", "population")
 KIND_CUES = {
     "gemeente": ("gemeente", "gemeenten", "municipality", "stad", "city", "town"),
     "provincie": ("provincie", "provincies", "province", "provinciale"),
@@ -193,8 +194,12 @@ class PlaceResolver:
         return len(key) >= 6 and process.extractOne(key, self.vocabulary, scorer=fuzz.ratio, score_cutoff=85) is not None
 
     def _cued(self, tokens, i) -> bool:
+        """A name that is also a word ("ede", "oss", "best") is the place after "gemeente", "in", "van" or a
+        figure per gemeente ("taakstelling oss"), or before a year ("oss 2024"), as people type it."""
         before = normalize_name(tokens[i - 1][0]) if i > 0 else ""
-        return before in {"gemeente", "in", "van", "voor", "municipality"}
+        after = tokens[i + 1][0] if i + 1 < len(tokens) else ""
+        return before in {"gemeente", "in", "van", "voor", "municipality", *PLACE_FIGURE_WORDS} \
+            or bool(re.fullmatch(r"(19|20)\d\d(-[iI]+)?", after))
 
     def _apply_cues(self, question: str, mention: PlaceMention) -> PlaceMention:
         """'gemeente Utrecht' or 'provincie Groningen' settles an ambiguous name."""

@@ -182,8 +182,9 @@ HALF_PAIR = re.compile(  # "van de eerste naar de tweede helft van 2024", "from 
     r"(tweede|second)\s+(?:helft|half|halfjaar)\s+(?:van\s+|of\s+)?(\d{4})\b"
 )
 FIRST_HALF = ("eerste", "1e", "first", "1st")
-_HALF_NAME = r"(eerste|tweede|1e|2e|first|second|1st|2nd)\s+(?:helft|halfjaar|half[- ]jaar|half[- ]year|half)"
+_HALF_NAME = r"(eerste|tweede|1e|2e|first|second|1st|2nd)\s+(?:helft|halfjaar|halfjr|half[- ]jaar|half[- ]year|half)"
 HALF_WORDS = re.compile(rf"\b{_HALF_NAME}\s+(?:van\s+|of\s+)?(\d{{4}})\b")
+YEAR_HALF = re.compile(rf"\b(\d{{4}})\s+(?:de\s+|het\s+|the\s+)?{_HALF_NAME}\b")  # "2024 tweede halfjaar"
 HALF_BARE = re.compile(rf"\b{_HALF_NAME}\b")  # year from context
 HALF_MONTHS = re.compile(  # "de eerste zes maanden van 2024", "the last six months of 2024"
     r"\b(eerste|first|laatste|last|tweede|second)\s+(?:zes|6|six)\s+(?:maanden|months)\s+(?:van\s+|of\s+)?(\d{4})\b")
@@ -244,6 +245,7 @@ def parse_periods(text: str) -> tuple[list[Period], str]:
     text = HALF_PAIR.sub(" ", text)
     take(HALF_MONTHS, lambda m: Period("half", f"{m[2]}-{'I' if m[1] in FIRST_HALF else 'II'}"))
     take(HALF_WORDS, lambda m: Period("half", f"{m[2]}-{'I' if m[1] in FIRST_HALF else 'II'}"))
+    take(YEAR_HALF, lambda m: Period("half", f"{m[1]}-{'I' if m[2] in FIRST_HALF else 'II'}"))
     take(HALF, lambda m: Period("half", f"{m[1]}-{'I' if m[2] in ('i', 'h1') else 'II'}" if m[1]
                                 else f"{m[3]}-{'I' * int(m[4])}"))
     take(HALF_BARE, lambda m: Period("half", f"????-{'I' if m[1] in FIRST_HALF else 'II'}"))
@@ -299,6 +301,7 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     intent = Intent(question=question, language=detect_language(question), text=normal(question),
                     ask=normal(asked_sentence(question)))
     pin, before = PIN.search(folded), PIN_BEFORE.search(folded)
+    pinned_text = (pin or before)[0] if (pin or before) else ""
     if pin:
         months = lex["months"]
         intent.pin = Pin(PIN_TYPES[pin[1]], int(pin[4]) if pin[4] else None,
@@ -367,6 +370,8 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
         # its year and numbers do not pin what is asked about now
         intent.periods = [p for p in intent.periods if p.text and p.text in intent.ask]
         intent.context_apart = True
+        if intent.pin is not None and fold(pinned_text) not in fold(intent.ask):
+            intent.pin = None  # "… las in de brief van april 2024 dat … Tot wanneer loopt het nu?": the newest answers
     words = text.split()
     intent.followup = bool(words) and (words[0] in lex["followup"]["starts"] or has_phrase(text, lex["followup"]["phrases"]))
     intent.part_of = has_phrase(text, lex["part_of"])

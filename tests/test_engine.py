@@ -18,7 +18,7 @@ from assistant.tools import date_span
 from assistant.planner import counted_unit
 from assistant.grounding import ungrounded_numbers
 from assistant.render import number, qualifier
-from assistant.understand import answer_type, understand
+from assistant.understand import answer_type, parse_periods, understand
 
 
 def ask(assistant, *questions):
@@ -283,12 +283,35 @@ def test_language_of_a_short_question(question, language):
     assert understand(question, []).language == language
 
 
+@pytest.mark.parametrize(
+    "text,halves",
+    [("taakstelling oss 2024 tweede halfjr", ["2024-II"]), ("2024 de eerste helft", ["2024-I"]),
+     ("tweede helft van 2024", ["2024-II"]), ("in 2024 first half", ["2024-I"])],
+)
+def test_a_year_then_its_half_is_that_half(text, halves):
+    periods, _ = parse_periods(text)
+    assert [p.value for p in periods] == halves
+
+
 def test_a_declined_period_is_named_as_the_question_put_it(assistant):
     # a day in the asker's language; "eind 2022" as asked, not a date nobody typed
     assert "1 January 2023" in ask(assistant, "What was Delft's CBS population on 1 January 2023?").answer
     question = "Hoe groot was de achterstand in de huisvesting van vergunninghouders eind 2022?"
     answer = ask(assistant, question)
     assert not answer.answered and "eind 2022" in answer.answer and not ungrounded_numbers(answer, [question])
+
+
+def test_the_place_the_asking_sentence_names_is_the_one_asked_about(assistant):
+    # Zwolle sets the scene; the question is about Overijssel, for which the news gave no figure
+    answer = ask(assistant, "Bij de regietafel in Zwolle wordt gesproken over onze opgave. Hoeveel van de 96.000 "
+                            "opvangplekken moet de provincie Overijssel volgens de Spreidingswet regelen?")
+    assert not answer.answered and 717 not in values(answer) and "Overijssel" in answer.answer
+
+
+def test_a_source_pinned_in_the_context_does_not_pin_a_question_about_now(assistant):
+    answer = ask(assistant, "Een bewoonster las in de brief van april 2024 dat haar bescherming op 4 maart 2025 "
+                            "afloopt. Tot wanneer loopt die tijdelijke bescherming nu?")
+    assert answer.figures[0].value_date == "2026-03-04" and "4 maart 2025" in answer.answer  # the older named
 
 
 @pytest.mark.parametrize("question", [

@@ -15,6 +15,9 @@ from assistant.places import typo_edits
         ("taakstelling leeuwaarden 2024-II", "leeuwaarden", "Leeuwarden"),
         ("What is Rotterdam's quota?", "Rotterdam", "Rotterdam"),  # forms of the name itself
         ("What is Delft's quota?", "Delft", "Delft"),  # a short name too: the possessive is no part of it
+        ("taakstelling oss 2024 tweede halfjr", "oss", "Oss"),  # a name that is also a word, after a figure
+        ("inwoners ede", "ede", "Ede"),
+        ("Welke Zeeuwse gemeente heeft de hoogste taakstelling?", "Zeeuwse", "Zeeland"),  # the adjective
         ("Wat is de taakstelling van 's-Hertogenbosch?", "'s-Hertogenbosch", "'s-Hertogenbosch"),
         ("Welke Limburgse gemeente heeft de hoogste taakstelling?", "Limburgse", "Limburg"),
         ("Hoeveel Nederlanders zijn er?", "Nederlanders", "Nederland"),
