@@ -17,7 +17,7 @@ from .places import Place
 from .planner import COA_METRICS, COUNTS, WHEN_UNITS, Plan
 from .text import fold, stem, words
 from .tools import REPORTED, Tools, compute
-from .understand import (MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_phrase, lexicon, normal, padded,
+from .understand import (DAY, MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_phrase, lexicon, normal, padded,
                          answer_type, unit_of_time_asked, wanted_units,
                          parse_periods)
 
@@ -27,7 +27,6 @@ POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hol
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
 TEXT_MIN_COVERAGE = 0.5  # share of the question's (IDF-weighted) words a passage must contain
 AGREED_MIN_COVERAGE = 0.35  # …or this much, when BM25 and e5 each rank that passage first
-DAY = re.compile(r"\d{1,2}\b")  # a period written as a day ("1 january 2023"), not "eind 2022"
 SECOND_PASSAGE_MARGIN = 0.05  # a second passage of the same section, nearly as well covered, is quoted too
 
 TEXT = {
@@ -261,7 +260,7 @@ class Executor:
     def periods_text(self, periods) -> str:
         """The periods asked, as the answer names them: a day written out in the asker's language ("1 January
         2023"), other periods as the question put them ("eind 2022" is not "31 december 2022")."""
-        return ", ".join(render.period(pr.value, self.lang) if not pr.text or (pr.kind == "date" and DAY.match(pr.text))
+        return ", ".join(render.period(pr.value, self.lang) if not pr.text or (pr.kind == "date" and DAY.search(pr.text))
                          else pr.text for pr in periods)
 
     def english(self, f: Figure) -> Figure:
@@ -315,10 +314,11 @@ class Executor:
 
     def _kerncijfer(self) -> Answer:
         p = self.plan
-        if p.operation == "span":  # the time between two date facts, each its newest statement
+        if p.operation == "span":  # the time between two dates: each date fact's newest statement, or a typed day
             dates = [next((f for f in reversed(self.dedupe_newest(self.tools.kerncijfers(m))) if f.value_date), None)
-                     for m in (p.metric, p.second_metric)]
-            if all(dates):
+                     if m else Figure(label=self.t("typed"), value_date=day, unit="datum", period=day, source="question")
+                     for m, day in p.span]
+            if len(dates) == 2 and all(dates):
                 return self.derived("span", dates)
         if p.operation and len(p.sides) >= 2:  # each side carries its own period: filter per side
             found = self.side_operands()

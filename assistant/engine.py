@@ -26,13 +26,12 @@ from .places import Place, PlaceMention, PlaceResolver
 from .planner import PERIOD_MARGIN, operation_of, plan, with_sides
 from .text import fold, words
 from .tools import Tools
-from .understand import (MAX_QUESTION_CHARS, PER_THOUSAND, Period, asks_amount, has_phrase, lexicon, normal, padded,
+from .understand import (DAY, MAX_QUESTION_CHARS, PER_THOUSAND, Period, asks_amount, has_phrase, lexicon, normal, padded,
                          asked_sentence, parse_periods, understand, with_years)
 
 ANSWER_CACHE_SIZE = 2048
 QUOTED_MARGIN = 0.2  # a figure whose value the question quotes scores at least this above the threshold…
 QUOTED_LEXICAL = 0.4  # …when the question's words name it this well, too
-DAY = re.compile(r"(?<!\d)\d{1,2}(?!\d)")  # a date written to the day ("4 maart 2025"), not "medio 2025"
 
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from .catalogue import AMBIGUITY_MARGIN, ANSWER_THRESHOLD, Metric, MetricMatch
 from .places import Place
-from .understand import Intent, Period, asks_amount, asks_who, has_phrase, lexicon, typed_spans, unit_of_time_asked, wanted_units
+from .understand import DAY, Intent, Period, asks_amount, asks_who, has_phrase, lexicon, typed_spans, unit_of_time_asked, wanted_units
 
 PLACE_TABLES = {"taakstelling_gemeente", "gemeenten", "coa_provinciale_opgave", "nieuws_cijfers"}
 COA_METRICS = {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}  # the COA task, published in two versions
@@ -67,6 +67,7 @@ class Plan:
     typed_span: tuple[float, str] | None = None  # a span the asker typed, to multiply a rate by
     part: str | None = None  # "niet in de GOO": the part to take from the whole (`metric`)
     also: list[str] = field(default_factory=list)  # "in welke veiligheidsregio en provincie": the other membership
+    span: list[tuple[str | None, str | None]] = field(default_factory=list)  # per side: (date fact, or typed day)
 
 
 def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves: list[str],
@@ -600,16 +601,22 @@ def with_sides(p: Plan, sides: list, operation: str | None, threshold: float) ->
     """A comparing question whose whole matches no figure well may still name one on each side
     ("What percentage of the 2024-II quota is the Nidos target?"): then each side is its operand."""
     p.sides = sides
-    if operation == "span":  # the time between two dates: a date fact on each side, two different ones
-        options = [[m for m in side.matches[:5] if m.metric.table == "kerncijfers" and m.metric.unit == "datum"
-                    and not m.excluded and m.score >= threshold] for side in sides[:2]]
+    if operation == "span":  # the time between two dates: on each side a date fact, or a day the asker typed
+        typed = [next((pr.value for pr in side.periods if pr.kind == "date" and DAY.search(pr.text or "")), None)
+                 for side in sides[:2]]
+        options = [[None] if day else [m for m in side.matches[:5] if m.metric.table == "kerncijfers"
+                                       and m.metric.unit == "datum" and not m.excluded and m.score >= threshold]
+                   for side, day in zip(sides[:2], typed)]
         # the best two different dates together: "de inwerkingstelling van de RTB" and "de huidige
         # einddatum" may both match the end date best, but only one of them can be it
-        pairs = [(a, b) for a in options[0] for b in options[-1] if a.metric is not b.metric] if len(options) == 2 else []
-        dates = max(pairs, key=lambda ab: ab[0].score + ab[1].score, default=None)
-        if dates:
-            p.kind, p.metric, p.second_metric, p.operation = "kerncijfer", dates[0].metric.metric, dates[1].metric.metric, "span"
-            p.catalogue.update({m.metric.metric: m.metric for m in dates})
+        pairs = [(a, b) for a in options[0] for b in options[-1] if a is None or b is None or a.metric is not b.metric] \
+            if len(options) == 2 else []
+        best = max(pairs, key=lambda ab: sum(m.score for m in ab if m is not None), default=None)
+        if best:
+            p.kind, p.operation = "kerncijfer", "span"
+            p.span = [(m.metric.metric if m is not None else None, day) for m, day in zip(best, typed)]
+            p.metric = next((m for m, _ in p.span if m), None)
+            p.catalogue.update({m.metric.metric: m.metric for m in best if m is not None})
         elif p.operation == "span":
             p.operation = None
         return p

@@ -76,6 +76,9 @@ def answer_type(question: str) -> str | None:
     return next((kind for kind, spec in lexicon()["answer_types"].items() if has_phrase(text, spec["cues"])), None)
 
 
+DAY = re.compile(r"(?<!\d)\d{1,2}(?!\d)")  # a date written to the day ("4 maart 2025"), not "medio 2025" or "eind 2022"
+
+
 @dataclass(frozen=True)
 class Period:
     kind: str  # date, half, year

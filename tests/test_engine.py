@@ -363,6 +363,15 @@ def test_the_time_between_two_dates(assistant, question, result, unit):
     assert not ungrounded_numbers(answer, [question])
 
 
+def test_the_time_between_a_typed_day_and_a_date_fact(assistant):
+    question = "Hoeveel dagen zitten er tussen 1 januari 2024 en de inwerkingtreding van de Spreidingswet?"
+    answer = ask(assistant, question)
+    [c] = answer.computations
+    typed, fact = c.inputs
+    assert (c.result, typed.source, typed.value_date, fact.value_date) == (31, "question", "2024-01-01", "2024-02-01")
+    assert fact.citation is not None and not ungrounded_numbers(answer, [question])
+
+
 @pytest.mark.parametrize(
     "first,last,unit,result",
     [("2024-02-01", "2025-07-01", "maanden", 17), ("2022-03-04", "2022-04-01", "dagen", 28),
