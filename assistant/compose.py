@@ -711,6 +711,11 @@ class Executor:
         computations = compute(operation, figures, self.lang, self.intent.per, unit=self.intent.span_unit)
         if operation == "growth":
             computations += self.per_time(computations[0])
+        total = computations[0]
+        years, halves = {f.period[:4] for f in total.inputs}, sorted(f.period[4:] for f in total.inputs)
+        # "heel 2024 over de maanden verdeeld": the sum of a year's two halves is the year's, per month by the calendar
+        rate = self.calendar_rate(total.result, total.unit, years.pop(), total.inputs) \
+            if operation == "sum" and len(years) == 1 and halves == ["-I", "-II"] else None
         lines = list(lead) + [self.figure_line(f) for f in computations[0].inputs]
         names = {"difference": ("Verschil", "Difference"), "sum": ("Samen", "Together"), "product": ("Uitkomst", "Result"),
                  "share": ("Aandeel", "Share"), "growth": ("Verandering", "Change"), "ratio": ("Gemiddeld", "On average"),
@@ -722,6 +727,12 @@ class Executor:
             lines.append(f"**{name}: {shown}** ({render.WORDS[self.lang]['computed']}: {c.formula})")
             results.append(Figure(label=name, value=c.result, unit=c.unit, period=c.period, computed=True,
                                   formula=c.formula, source="compute"))
+        if rate is not None:
+            c, line = rate
+            lines.append(line)
+            computations.append(c)
+            results.append(Figure(label=names["ratio"][self.lang == "en"], value=c.result, unit=c.unit, period=c.period,
+                                  computed=True, formula=c.formula, source="compute"))
         return self.finish(lines, True, "derived", figures=[*computations[0].inputs, *results], computations=computations)
 
     def per_time(self, change: Computation) -> list[Computation]:
@@ -745,28 +756,37 @@ class Executor:
     def per_shorter_time(self, f: Figure) -> Answer | None:
         """A figure asked per a shorter unit of time than it is given in: a rate per week asked per day,
         a year's or half year's total asked per month or week; divided by the calendar's count."""
+        rate = self.calendar_rate(f.value, f.unit, f.period, [f])
+        if rate is None:
+            return None
+        c, line = rate
+        name = "Gemiddeld" if self.lang == "nl" else "On average"
+        result_figure = Figure(label=name, value=c.result, unit=c.unit, period=c.period, computed=True,
+                               formula=c.formula, source="compute")
+        return self.finish([self.figure_line(f), line], True, "derived", figures=[f, result_figure], computations=[c])
+
+    def calendar_rate(self, value: float, unit: str, period: str, inputs: list[Figure]) -> tuple[Computation, str] | None:
+        """`value` (in `unit`, for `period`) per the shorter unit of time the question asks, by the calendar's
+        count, with the line that shows it; None when no such count applies."""
         asked = unit_of_time_asked(self.intent.ask)
-        base, per, span = f.unit.partition(" per ")
-        given = span if per else ("jaar" if re.fullmatch(r"\d{4}", f.period)
-                                   else "halfjaar" if re.fullmatch(r"\d{4}-I{1,2}", f.period) else None)
+        base, per, span = unit.partition(" per ")
+        given = span if per else ("jaar" if re.fullmatch(r"\d{4}", period)
+                                   else "halfjaar" if re.fullmatch(r"\d{4}-I{1,2}", period) else None)
         count = lexicon()["time_units"].get(given or "", {}).get(asked or "")
-        if count is None or base in {"datum", "procent"} or f.unit in WHEN_UNITS:
+        if count is None or base in {"datum", "procent"} or unit in WHEN_UNITS:
             return None
         n = lambda v: render.number(v, self.lang)  # noqa: E731
         shorter = render.unit(asked, self.lang)
         longer = {"week": ("een week", "a week"), "jaar": ("een jaar", "a year"),
                   "halfjaar": ("een half jaar", "half a year")}[given][self.lang == "en"]
-        calendar = Figure(label=f"{shorter} in {longer}", value=count, unit=asked, period=f.period, source="kalender")
-        result = round(f.value / count, 1)
-        c = Computation(operation="ratio", formula=f"{n(f.value)} / {count} {shorter} = {n(result)}",
-                        inputs=[f, calendar], result=result, unit=f"{base} per {PER_UNIT[asked]}", period=f.period)
+        calendar = Figure(label=f"{shorter} in {longer}", value=count, unit=asked, period=period, source="kalender")
+        result = round(value / count, 1)
+        c = Computation(operation="ratio", formula=f"{n(value)} / {count} {shorter} = {n(result)}",
+                        inputs=[*inputs, calendar], result=result, unit=f"{base} per {PER_UNIT[asked]}", period=period)
         name = "Gemiddeld" if self.lang == "nl" else "On average"
-        lines = [self.figure_line(f),
-                 f"**{name}: {n(result)} {render.unit(c.unit, self.lang)}** ({render.WORDS[self.lang]['computed']}: "
-                 f"{c.formula}; {count} {shorter} in {longer})"]
-        result_figure = Figure(label=name, value=result, unit=c.unit, period=c.period, computed=True, formula=c.formula,
-                               source="compute")
-        return self.finish(lines, True, "derived", figures=[f, result_figure], computations=[c])
+        line = (f"**{name}: {n(result)} {render.unit(c.unit, self.lang)}** ({render.WORDS[self.lang]['computed']}: "
+                f"{c.formula}; {count} {shorter} in {longer})")
+        return c, line
 
     def place_figure(self, metric: str, place: Place, period, probe: bool = False, whole: bool = False):
         """Figures of `metric` for one place and period (None if there are none); `probe` only checks;

@@ -363,6 +363,15 @@ def test_the_time_between_two_dates(assistant, question, result, unit):
     assert not ungrounded_numbers(answer, [question])
 
 
+def test_a_years_total_from_its_two_halves_per_month(assistant):
+    question = ("Als je de landelijke taakstelling voor heel 2024 over de maanden verdeelt, hoeveel statushouders "
+                "moeten er dan gemiddeld per maand een woning krijgen?")
+    answer = ask(assistant, question)
+    total, rate = answer.computations
+    assert (total.operation, total.result) == ("sum", 35_750) and (rate.operation, rate.result) == ("ratio", 2979.2)
+    assert rate.inputs[-1].source == "kalender" and rate.inputs[-1].value == 12 and not ungrounded_numbers(answer, [question])
+
+
 def test_the_time_between_a_typed_day_and_a_date_fact(assistant):
     question = "Hoeveel dagen zitten er tussen 1 januari 2024 en de inwerkingtreding van de Spreidingswet?"
     answer = ask(assistant, question)
