@@ -348,8 +348,9 @@ class Tools:
         return Index.open(self.settings)
 
     @cached_property
-    def _passages(self) -> tuple[dict[str, set[str]], dict[str, float]]:
-        """Per chunk its word stems, and each stem's IDF over the chunks: for `coverage`."""
+    def _passages(self) -> tuple[dict[str, set[str]], dict[str, float], float]:
+        """Per chunk its word stems, each stem's IDF over the chunks, and the IDF of a word none has: for
+        `coverage`."""
         import math
 
         idx = self.index
@@ -361,7 +362,7 @@ class Tools:
             for w in words:
                 df[w] = df.get(w, 0) + 1
         n = len(counted) or 1
-        return stems, {w: math.log(1 + n / c) for w, c in df.items()}
+        return stems, {w: math.log(1 + n / c) for w, c in df.items()}, math.log(1 + n)
 
     @cached_property
     def _same_words(self) -> dict[str, set[str]]:
@@ -384,7 +385,7 @@ class Tools:
         words count through the index's Dutch glossary, so an English question can be covered.
         `quote_only`: of the quoted sentence alone, not its whole passage.
         """
-        stems, idf = self._passages
+        stems, idf, unseen = self._passages
         question = self.index.spelled(question)
         tokens = self.index.tokenize(question)
         words = set(tokens)
@@ -402,18 +403,20 @@ class Tools:
                 for stem in self.index.tokenize(word) if self._same_words[word] & passage}
         light = self._light_words
         # unseen words weigh most (what the sources never mention); words without a topic a quarter
-        weight = lambda w: idf.get(w, math.log(1 + len(stems))) * (LIGHT_WEIGHT if w in light else 1.0)  # noqa: E731
-        total = sum(weight(w) for w in words) or 1.0
+        weight = lambda w: idf.get(w, unseen) * (LIGHT_WEIGHT if w in light else 1.0)  # noqa: E731
+        ordered = sorted(words)  # summed in one order, so a share of exactly a threshold is the same every run
+        total = sum(weight(w) for w in ordered) or 1.0
         verbs = {w for w in words if self.index.tokenize.verb_forms(w) & passage}  # "stelt" ~ "stellen"
         # the head of a compound: "halfjaar" is said by "kalenderhalfjaar"
         heads = {w for w in words - passage if len(w) >= 5 and any(p.endswith(w) for p in passage)}
         # and the other way: "huisvestingsverordening" is about the passage's "verordening"
         heads |= {w for w in words - passage if any(len(p) >= 6 and w.endswith(p) for p in passage)}
         verbs |= heads
-        found = sum(weight(w) for w in words if w in passage or w in joined or w in same or w in verbs)
+        found = sum(weight(w) for w in ordered if w in passage or w in joined or w in same or w in verbs)
         # a word (English, or a Dutch synonym) is found when one of its own glossary terms is in the passage
-        found += sum(weight(w) for w in words - passage - joined - same - verbs if translated.get(w, set()) & passage)
-        return min(1.0, found / total)
+        found += sum(weight(w) for w in ordered if not (w in passage or w in joined or w in same or w in verbs)
+                     and translated.get(w, set()) & passage)
+        return round(min(1.0, found / total), 9)
 
     def retrieve(self, query: str, k: int = 5, doc_ids: list[str] | None = None,
                  quote_for: str | None = None, expects: str | None = None) -> list[Citation]:
