@@ -45,7 +45,9 @@ DEFINITION_QUESTION = re.compile(
     r"\b(wat (is|zijn) (?!(de|het|die|dat|er|nu)\b)|wat betekent|verstaan|verstaat|definitie|betekenis|"
     r"wie (is|zijn) (een|volgens)|what (is|are) (a|an)\b|what does .* mean|meaning|defin)"
 )
-FORMAT = 3  # of a build's files (and of its tokens: 2 joins "samen te voegen"; 3 keeps documents addressing the assistant out of BM25); part of the fingerprint, so a new format means a rebuild
+# of a build's files and tokens (2: "samen te voegen" is also "samenvoegen"; 3: documents that address the
+# assistant are out of BM25); part of the fingerprint, so a new format means a rebuild
+FORMAT = 3
 RRF_K = 10  # reciprocal-rank-fusion constant; small because a top hit of one ranker should count
 QUOTE_CHARS = 600
 CAUSED = re.compile(r"(daarom|hierdoor|daardoor|dus|zodoende|therefore|thus|hence)\b")  # the cause came before

@@ -30,6 +30,12 @@ KIND_CUES = {
 }
 
 
+def name_tokens(question: str) -> list[tuple[str, int]]:
+    """The words a place name may be made of, with their offsets. "Delft's quota": an English possessive
+    is no part of the name ("'s-Hertogenbosch" starts with an apostrophe and keeps it)."""
+    return [(re.sub(r"(?<=\w\w)['’]s$", "", m.group()), m.start()) for m in re.finditer(r"[\w'’-]+", question)]
+
+
 @dataclass(frozen=True)
 class Place:
     kind: str  # gemeente, provincie, veiligheidsregio, land
@@ -89,8 +95,7 @@ class PlaceResolver:
 
     def find(self, question: str) -> list[PlaceMention]:
         """Longest exact alias match first, then fuzzy matches of leftover capitalised/long words."""
-        # "Delft's quota": an English possessive is not part of the name ("'s-Hertogenbosch" starts with it)
-        tokens = [(re.sub(r"(?<=\w\w)['’]s$", "", m.group()), m.start()) for m in re.finditer(r"[\w'’-]+", question)]
+        tokens = name_tokens(question)
         lowered = question == question.lower()
         mentions: list[PlaceMention] = []
         used = [False] * len(tokens)
@@ -159,8 +164,7 @@ class PlaceResolver:
         no misspelling of a word we know."""
         taken = {m.start for m in found}
         lowered = question == question.lower()  # no capitals at all: a name may be written small too
-        # "Delft's quota": an English possessive is not part of the name ("'s-Hertogenbosch" starts with it)
-        tokens = [(re.sub(r"(?<=\w\w)['’]s$", "", m.group()), m.start()) for m in re.finditer(r"[\w'’-]+", question)]
+        tokens = name_tokens(question)
         names = []
         for i, (word, start) in enumerate(tokens[1:], start=1):
             before = normalize_name(tokens[i - 1][0])
