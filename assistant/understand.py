@@ -171,7 +171,7 @@ def language_words() -> tuple[frozenset[str], frozenset[str]]:
 
     lex = lexicon()["language"]
     en, nl = set(STOPWORDS_EN_PLUS) | set(lex["en"]), set(STOPWORDS_DUTCH) | set(lex["nl"])
-    return frozenset(en - nl | set(lex["en"])), frozenset(nl - en | set(lex["nl"]))
+    return frozenset((en - nl) | set(lex["en"])), frozenset((nl - en) | set(lex["nl"]))
 
 
 MONTH_WORDS = "|".join(lexicon()["months"])
