@@ -292,9 +292,14 @@ def with_years(periods: list[Period], context: list[Period]) -> list[Period]:
 
 def asked_sentence(question: str) -> str:
     """Of several sentences, the one that asks (the last with a question mark, else the last): what
-    comes before it is context ("Wij zijn een kleine gemeente en …"), not the shape of the question."""
+    comes before it is context ("Wij zijn een kleine gemeente en …"), not the shape of the question. A
+    last sentence that opens with a question word asks, question mark or not ("… 4 maart 2025? tot
+    wanneer geldt het nu")."""
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", question.strip()) if s.strip()]
     asking = [s for s in sentences if "?" in s]
+    if sentences and asking and sentences[-1] not in asking and fold(sentences[-1]).split()[:1] \
+            and fold(sentences[-1]).split()[0] in lexicon()["question_words"]:
+        return sentences[-1]
     return (asking or sentences or [question])[-1]
 
 

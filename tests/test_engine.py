@@ -18,7 +18,7 @@ from assistant.tools import date_span
 from assistant.planner import counted_unit
 from assistant.grounding import ungrounded_numbers
 from assistant.render import number, qualifier
-from assistant.understand import answer_type, parse_periods, understand
+from assistant.understand import answer_type, asked_sentence, parse_periods, understand
 
 
 def ask(assistant, *questions):
@@ -306,6 +306,16 @@ def test_the_place_the_asking_sentence_names_is_the_one_asked_about(assistant):
     answer = ask(assistant, "Bij de regietafel in Zwolle wordt gesproken over onze opgave. Hoeveel van de 96.000 "
                             "opvangplekken moet de provincie Overijssel volgens de Spreidingswet regelen?")
     assert not answer.answered and 717 not in values(answer) and "Overijssel" in answer.answer
+
+
+@pytest.mark.parametrize("question,asked", [
+    ("oekrainse bewoonster vraagt: loopt haar bescherming echt af op 4 maart 2025? tot wanneer geldt t nu",
+     "tot wanneer geldt t nu"),  # a last sentence that opens with a question word asks, without its "?"
+    ("Wij zijn een kleine gemeente. Wat is onze taakstelling?", "Wat is onze taakstelling?"),
+    ("Wat is de taakstelling van Ede? Dank u wel.", "Wat is de taakstelling van Ede?"),  # thanks ask nothing
+])
+def test_the_asking_sentence(question, asked):
+    assert asked_sentence(question) == asked
 
 
 def test_a_source_pinned_in_the_context_does_not_pin_a_question_about_now(assistant):
