@@ -38,6 +38,7 @@ TEXT = {
         "no_period": "Voor {asked} heb ik geen cijfer over {label}.",
         "no_version": "Voor de {whole} van {value} heb ik geen cijfer over {label}.",
         "no_per_inhabitants": "{label} is geen aantal dat ik per inwoner kan omrekenen.",
+        "no_share": "Ik heb geen tweede cijfer om {label} als percentage van te berekenen, en geen bron noemt dat percentage.",
         "not_realised_text": "De bronnen zeggen hierover alleen wat moet of verwacht wordt, niet wat er werkelijk is gebeurd.",
         "not_realised": "Ik heb alleen een verwachting of opgave voor {label}, geen gerealiseerd cijfer.",
         "no_place": "Ik herken geen gemeente, provincie of veiligheidsregio in uw vraag.",
@@ -75,6 +76,7 @@ TEXT = {
         "no_period": "I have no figure on {label} for {asked}.",
         "no_version": "I have no figure on {label} for the {whole} of {value}.",
         "no_per_inhabitants": "{label} is not a number I can put per inhabitant.",
+        "no_share": "I have no second figure to compute {label} as a percentage of, and no source gives that percentage.",
         "not_realised_text": "The sources only say what must happen or is expected here, not what actually happened.",
         "not_realised": "I only have an expected or target figure for {label}, not what actually happened.",
         "no_place": "I do not recognise a municipality, province or safety region in your question.",
@@ -142,6 +144,14 @@ def states_unit(text: str, units: set[str], rate: bool = False) -> bool:
 UNIT_AFTER = re.compile(r"\s*(per \w+|[^\W\d_]{2,})")
 LIST_MARKER = re.compile(r"[.)] +[A-Z]")
 REFERENCE_WORDS = ("artikel", "lid", "hoofdstuk", "paragraaf", "onderdeel", "bijlage", "§")
+
+
+def gives_answer_type(text: str, kind: str) -> bool:
+    """The text has the marks of an answer of that kind (lexicon answer_types): a date, a span, …"""
+    from .index import _fold, answer_marks
+
+    marks = answer_marks().get(kind)
+    return marks is None or bool(marks.search(_fold(text)))
 
 
 def quoted_figures(hits: list[Citation], units: set[str]) -> list[Figure]:
@@ -369,6 +379,10 @@ class Executor:
             operands = self.operands(figures)
             if len(operands) >= 2:
                 return self.derived(p.operation, operands)
+            if p.operation == "share" and self.intent.per == 100 and not any(f.unit == "procent" for f in figures):
+                # "What percentage of social rented homes must go to status holders?": one count is no share,
+                # and no source gives the whole to take it of
+                return self.abstain(self.t("no_share", label=self.label(p.metric)), self.dedupe_newest(figures))
         shown = self.dedupe_newest(figures)
         for f in shown:
             lines.append(self.figure_line(f))
@@ -560,6 +574,9 @@ class Executor:
             # "How many … had actually been realised by 1 July 2025?": "moeten uiterlijk … gerealiseerd zijn" is a
             # target, not what happened
             return self.abstain(self.t("not_realised_text"))
+        if passages and has_phrase(self.intent.ask, lexicon()["date_asked"]) \
+                and not any(gives_answer_type(h.quote, "date") for h in passages[:2]):
+            passages = []  # "On what date does the pact apply?": a passage that names no date or span does not say it
         rate = bool(RATE.search(self.intent.ask))
         if passages and asks_amount(self.intent.ask) and not any(
                 states_unit(h.quote, wanted_units(self.intent.ask), rate) for h in passages[:2]):
