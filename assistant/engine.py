@@ -229,7 +229,8 @@ class Conversation:
         a = self.assistant
         a.tools.calls.clear()  # the calls of this question only (audited, shown, tested)
         mentions = self.narrowed(question, a.places.find(question))
-        asking = question.rfind(asked_sentence(question))
+        asking_text = asked_sentence(question)
+        asking = question.rfind(asking_text)
         if asking > 0 and any(m.start >= asking for m in mentions):
             # "Bij de regietafel in Zwolle … Hoeveel moet de provincie Overijssel regelen?": the place the
             # asking sentence names is the one asked about; the context's places set the scene
@@ -237,7 +238,7 @@ class Conversation:
         intent = understand(question, mentions)
         intent.unknown_places = a.places.unknown(question, mentions)
         intent.resembles = [p for name in intent.unknown_places for p in a.places.suggestions(name)]
-        asked = asked_sentence(question) if intent.context_apart else question
+        asked = asking_text if intent.context_apart else question
         typed = PER_THOUSAND.sub(" ", parse_periods(fold(asked))[1])  # "per 1.000 inwoners" types no figure
         intent.typed = [m.value for m in numbers_in_text(typed) if m.kind == "number"]
         intent.periods = with_years(intent.periods, self.previous.periods if self.previous else [])

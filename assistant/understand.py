@@ -297,8 +297,8 @@ def asked_sentence(question: str) -> str:
     wanneer geldt het nu")."""
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", question.strip()) if s.strip()]
     asking = [s for s in sentences if "?" in s]
-    if sentences and asking and sentences[-1] not in asking and fold(sentences[-1]).split()[:1] \
-            and fold(sentences[-1]).split()[0] in lexicon()["question_words"]:
+    opener = fold(sentences[-1]).split()[:1] if sentences else []
+    if asking and sentences[-1] not in asking and opener and opener[0] in lexicon()["question_words"]:
         return sentences[-1]
     return (asking or sentences or [question])[-1]
 
