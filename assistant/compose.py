@@ -148,10 +148,10 @@ REFERENCE_WORDS = ("artikel", "lid", "hoofdstuk", "paragraaf", "onderdeel", "bij
 
 def gives_answer_type(text: str, kind: str) -> bool:
     """The text has the marks of an answer of that kind (lexicon answer_types): a date, a span, …"""
-    from .index import _fold, answer_marks
+    from .index import answer_marks
 
     marks = answer_marks().get(kind)
-    return marks is None or bool(marks.search(_fold(text)))
+    return marks is None or bool(marks.search(fold(text)))
 
 
 def quoted_figures(hits: list[Citation], units: set[str]) -> list[Figure]:
