@@ -111,9 +111,12 @@ DERIVED = {
     844117: "inwoners Zuid-Holland 3.753.944 − Noord-Holland 2.909.827",
     2473983: "inwoners Amsterdam 903.399 + Rotterdam 655.468 + 's-Gravenhage 553.417 + Utrecht 361.699",
     70000: "120.000 GOO-plekken 1-1-2025 − 50.000 (eerste fase 2022)",
+    324: "Haarlemmermeer 170 + 154 (art. 29, 2024-I + 2024-II)", 22500: "120.000 GOO-plekken − 97.500 (1-1-2025)",
+    666: "Spreidingswet Zaanstad 818 − taakstelling 152 (art. 29, 2024-II)",
 }
 DERIVED_DATES = {  # a date a case computes from dates and spans the sources give -> how
     "2027-03-04": "4 maart 2025 (einde RTB volgens de brief) + 2 jaar (transitiekosten te verrekenen tot RTB + 2 jaar)",
+    "2024-10-02": "1 januari 2025 (aanvang 2025-I) − 13 weken (art. 29 lid 1: vg bekendgemaakt ten minste dertien weken vooraf)",
 }
 SHARES = {  # percentage -> (numerator, denominator)
     36.9: (36000, 97500), 8.5: (8140, 96000), 9.3: (1750, 18750), 27.1: (4600, 17000), 85.2: (92000, 108000),
