@@ -249,10 +249,11 @@ class Conversation:
         whole = a.catalogue.by_key.get(self.previous.metric) if intent.part_of and self.previous else None
         if whole is not None:  # "Hoeveel daarvan zijn voor amv?": amv within the previous figure
             topic = f"{topic} {re.sub(r'[(].*?[)]', ' ', whole.label_nl)}"
-        if a.embedder is not None and intent.asks_text:
-            # a passage will be searched too: its query and the catalogue's in one e5 pass (~20 ms less)
-            a.embedder.queries([topic, a.tools.index.dense_query(question)])
-        query_vector = a.embedder.query(topic) if a.embedder is not None else None
+        if a.embedder is None:
+            query_vector = None
+        else:  # a passage will be searched too: the catalogue reads the passage query's vector, since e5
+            # costs per text embedded (~15 ms each, batched or not) and text answers were over 50 ms p50
+            query_vector = a.embedder.query(a.tools.index.dense_query(question) if intent.asks_text else topic)
         matches = a.catalogue.match(topic, query_vector)
         if self._without:  # the second part of a joined question asks another figure than the first
             matches = [m for m in matches if m.metric.metric != self._without]
