@@ -23,6 +23,9 @@ from .understand import (DAY, MAX_QUESTION_CHARS, Intent, asks_amount, asks_who,
 
 HEADCOUNT = {u: "mensen" for u in ("plaatsen", "personen", "vergunninghouders", "asielaanvragen", "inwoners", "jongeren")}
 PER_UNIT = {"maanden": "maand", "jaar": "jaar", "weken": "week", "dagen": "dag"}  # the span a change is divided by, and the rate's "per …"
+# a count of a few regions names them: "Hoeveel veiligheidsregio's in Zuid-Holland, en hoe heten ze?"
+COUNTED_KINDS = {"aantal_veiligheidsregios": "veiligheidsregio", "aantal_provincies": "provincie", "aantal_gemeenten": "gemeente"}
+MAX_NAMED = 30
 POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hold (db/SOURCES.md)
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
 TEXT_MIN_COVERAGE = 0.5  # share of the question's (IDF-weighted) words a passage must contain
@@ -443,6 +446,9 @@ class Executor:
                 fs, comps = result
                 for f in fs:
                     lines.append(self.figure_line(f, place_label=place.label(self.lang)))
+                    if f.metric in COUNTED_KINDS and f.value <= MAX_NAMED:  # "hoeveel … en hoe heten ze?"
+                        names = [r["name"] for r in self.tools.members(place.kind, place.name, COUNTED_KINDS[f.metric])]
+                        lines.append(f"  ({', '.join(names)})")
                     figures.append(f)
                     owner[id(f)] = place.label(self.lang)
                     chart.append((f"{place.label(self.lang)} {period or ''}".strip(), f.value))

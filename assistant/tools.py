@@ -287,8 +287,8 @@ class Tools:
         return figures
 
     def members(self, kind: str, scope: str, listing: str) -> list[dict]:
-        """Gemeenten (or veiligheidsregio's) within a provincie or veiligheidsregio."""
-        column = {"gemeente": "naam", "veiligheidsregio": "veiligheidsregio"}[listing]
+        """Gemeenten (veiligheidsregio's, provincies) within a provincie, veiligheidsregio or the land."""
+        column = {"gemeente": "naam", "veiligheidsregio": "veiligheidsregio", "provincie": "provincie"}[listing]
         where = SCOPE_WHERE[kind]
         return self.query(f"SELECT DISTINCT {column} AS name FROM gemeenten WHERE {where} ORDER BY name", {"scope": scope})
 

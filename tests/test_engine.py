@@ -432,6 +432,22 @@ def test_counts_of_regions_come_from_the_gemeenten_table(assistant, question, ex
 
 
 @pytest.mark.parametrize(
+    "question,names",
+    [("Hoeveel veiligheidsregio's zijn er in Zuid-Holland en hoe heten ze?",
+      ["Haaglanden", "Hollands Midden", "Rotterdam-Rijnmond", "Zuid-Holland Zuid"]),
+     ("How many municipalities are there in Flevoland?", ["Almere", "Dronten", "Lelystad", "Noordoostpolder", "Urk", "Zeewolde"])],
+)
+def test_a_count_of_a_few_regions_names_them(assistant, question, names):
+    answer = ask(assistant, question)
+    assert values(answer) == {len(names)}
+    assert ", ".join(names) in answer.answer
+
+
+def test_a_count_of_many_does_not_list_them(assistant):
+    assert "Zwolle" not in ask(assistant, "Hoeveel gemeenten zijn er in Nederland?").answer
+
+
+@pytest.mark.parametrize(
     "question,region",
     [("onder welke veiligheidsregio valt texel", "Noord-Holland Noord"), ("Bij welke provincie hoort Emmen?", "Drenthe"),
      ("In which province is Maastricht?", "Limburg"), ("provincie van assen", "Drenthe"),
