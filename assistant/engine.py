@@ -240,7 +240,10 @@ class Conversation:
         intent.resembles = [p for name in intent.unknown_places for p in a.places.suggestions(name)]
         asked = asking_text if intent.context_apart else question
         typed = PER_THOUSAND.sub(" ", parse_periods(fold(asked))[1])  # "per 1.000 inwoners" types no figure
-        intent.typed = [m.value for m in numbers_in_text(typed) if m.kind == "number"]
+        typed_numbers = [m for m in numbers_in_text(typed) if m.kind == "number"]
+        intent.typed = [m.value for m in typed_numbers]
+        # "hoeveel van de 48.500 statushouders …": a part of the figure whose value is typed is asked
+        parts_asked = [m.value for m in typed_numbers if PART_OF_TYPED().search(typed[:m.start])]
         intent.periods = with_years(intent.periods, self.previous.periods if self.previous else [])
         intent.context = self.previous.passage if self.previous else ""
         topic = intent.topic or question
@@ -270,6 +273,12 @@ class Conversation:
         # "Hoeveel amv-plekken zitten in de raming van 88.000?": a part of the figure whose value is typed,
         # asked for the version that value belongs to
         part_of_typed = next((m for m in matches[:1] if m.metric.part_of in quoted and not m.excluded), None)
+        typed_wholes = {metric for value in parts_asked for metric in a.tools.metrics_with_value(value)}
+        if part_of_typed is None and typed_wholes:  # "hoeveel van de 97.500 plekken zijn voor amv": its part named
+            part_of_typed = next((m for m in matches if m.metric.part_of in typed_wholes and not m.excluded
+                                  and m.lexical >= QUOTED_LEXICAL), None)
+            if part_of_typed is not None:
+                matches = [part_of_typed] + [m for m in matches if m is not part_of_typed]
         if not operation_of(intent) and part_of_typed is None:
             matches = quoted_first(matches, set(quoted))
         the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods, a.catalogue.sources,
@@ -289,6 +298,10 @@ class Conversation:
             # "went from 96,000 … to 88,000: what percentage decrease?": the typed values name the figure
             if len(intent.typed) >= 2 and len(quoted) >= len(intent.typed) and quoted[0] in the_plan.catalogue:
                 the_plan = replace(the_plan, kind="kerncijfer", metric=quoted[0], operation=operation_of(intent))
+        if (part_of_typed is None and the_plan.kind == "kerncijfer" and the_plan.metric in typed_wholes
+                and not the_plan.operation and asks_amount(intent.ask)):
+            # a part of a figure no source splits up: the whole is not the answer, it is what we have
+            the_plan = replace(the_plan, kind="abstain", reason="no_part")
         if part_of_typed is not None and the_plan.metric == part_of_typed.metric.metric:
             whole = part_of_typed.metric.part_of
             the_plan = replace(the_plan, of_value=(whole, next(v for v in intent.typed
@@ -333,6 +346,13 @@ def parts_first(matches: list[MetricMatch], whole: str) -> list[MetricMatch]:
     part = next((m for m in matches[:4] if m.metric.part_of == whole and not m.excluded
                  and m.score >= matches[0].score - PERIOD_MARGIN), None)
     return matches if part is None else [part, *[m for m in matches if m is not part]]
+
+
+@lru_cache(maxsize=1)
+def PART_OF_TYPED() -> re.Pattern:
+    """Ends a text that asks a part of the number typed next: "van de", "van de verwachte", "of the"."""
+    cues = "|".join(re.escape(fold(c)) for c in lexicon()["part_of_typed"])
+    return re.compile(rf"\b(?:{cues})\s+(?:[a-z]+\s+)?$")
 
 
 def quoted_first(matches: list[MetricMatch], quoted: set[str]) -> list[MetricMatch]:

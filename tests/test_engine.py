@@ -443,6 +443,26 @@ def test_a_count_of_a_few_regions_names_them(assistant, question, names):
     assert ", ".join(names) in answer.answer
 
 
+@pytest.mark.parametrize(
+    "question,part",
+    [("Hoeveel van de 97.500 opvangplekken zijn voor amv?", 9500),
+     ("Hoeveel van de 96.000 plekken zijn voor amv?", 8140)],
+)
+def test_a_part_of_a_typed_figure_is_its_part(assistant, question, part):
+    answer = ask(assistant, question)
+    assert answer.answered and values(answer) & {part} and answer.figures[0].value == part
+
+
+@pytest.mark.parametrize(
+    "question,whole",
+    [("Hoeveel van de 48.500 statushouders zijn alleenstaande minderjarigen?", 48500),
+     ("How many of the 17,000 status holders have already been housed?", 17000)],
+)
+def test_a_part_no_source_splits_off_is_declined_with_the_whole(assistant, question, whole):
+    answer = ask(assistant, question)
+    assert not answer.answered and whole in values(answer)
+
+
 def test_a_count_of_many_does_not_list_them(assistant):
     assert "Zwolle" not in ask(assistant, "Hoeveel gemeenten zijn er in Nederland?").answer
 
