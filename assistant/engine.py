@@ -31,6 +31,8 @@ from .understand import (DAY, MAX_QUESTION_CHARS, PER_THOUSAND, Period, asks_amo
 
 ANSWER_CACHE_SIZE = 2048
 QUOTED_MARGIN = 0.2  # a figure whose value the question quotes scores at least this above the threshold…
+ARTICLES = frozenset({"de", "het", "een", "the", "a", "an"})
+MIN_TITLE_WORDS = 5  # this many consecutive words of a document's title name that document
 QUOTED_LEXICAL = 0.4  # …when the question's words name it this well, too
 
 
@@ -76,6 +78,24 @@ class Assistant:
         texts += [r[0] for r in self.tools.sql.query("SELECT quote FROM kerncijfers").rows]
         texts.append((Path(__file__).parent / "lexicon.yaml").read_text(encoding="utf-8"))  # months, cue words
         return PlaceResolver.from_sql(self.tools.sql, self.catalogue.vocabulary_words | set(words(" ".join(texts))))
+
+    @cached_property
+    def titles(self) -> list[list[str]]:
+        return [words(d["title"]) for d in self.tools.documents.values() if d.get("title")]
+
+    def without_titles(self, text: str) -> str:
+        """"de brief van 25 april 2024 over de opvang van asielzoekers en … statushouders": a source named by
+        its subject. Those words say which document, not what is asked of it (its kenmerk, its addressees)."""
+        found = words(text)
+        for title in self.titles:
+            start, length = longest_run(found, title)
+            if length < MIN_TITLE_WORDS:
+                continue
+            end, named = start + length, set(title) | ARTICLES  # "… en de taakstelling …": the title, retold
+            while end < len(found) and found[end] in named:
+                end += 1
+            found = found[:start] + found[end:]
+        return " ".join(found)
 
     @cached_property
     def known_halves(self) -> list[str]:
@@ -246,7 +266,7 @@ class Conversation:
         parts_asked = [m.value for m in typed_numbers if PART_OF_TYPED().search(typed[:m.start])]
         intent.periods = with_years(intent.periods, self.previous.periods if self.previous else [])
         intent.context = self.previous.passage if self.previous else ""
-        topic = intent.topic or question
+        topic = a.without_titles(intent.topic or question) or intent.topic or question
         if intent.context_apart:  # what was, then what is now: the figure asked is the asking sentence's
             topic = understand(asked, mentions).topic or topic
         whole = a.catalogue.by_key.get(self.previous.metric) if intent.part_of and self.previous else None
@@ -346,6 +366,19 @@ def parts_first(matches: list[MetricMatch], whole: str) -> list[MetricMatch]:
     part = next((m for m in matches[:4] if m.metric.part_of == whole and not m.excluded
                  and m.score >= matches[0].score - PERIOD_MARGIN), None)
     return matches if part is None else [part, *[m for m in matches if m is not part]]
+
+
+def longest_run(text: list[str], title: list[str]) -> tuple[int, int]:
+    """Where in `text` the longest run of consecutive words of `title` starts, and its length."""
+    best, at = 0, 0
+    for i in range(len(text)):
+        for j in range(len(title)):
+            n = 0
+            while i + n < len(text) and j + n < len(title) and text[i + n] == title[j + n]:
+                n += 1
+            if n > best:
+                best, at = n, i
+    return at, best
 
 
 @lru_cache(maxsize=1)

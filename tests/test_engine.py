@@ -463,6 +463,30 @@ def test_a_part_no_source_splits_off_is_declined_with_the_whole(assistant, quest
     assert not answer.answered and whole in values(answer)
 
 
+@pytest.mark.parametrize(
+    "question,answered,term",
+    [("Aan wie is de brief van 25 april 2024 over de opvang van asielzoekers en Oekraïense ontheemden en de "
+      "taakstelling huisvesting statushouders gericht?", True, "corporatiebestuurders"),
+     ("Wat is het kenmerk van de brief van 25 april 2024 over de opvang van asielzoekers en Oekraïense ontheemden "
+      "en de taakstelling huisvesting statushouders 2024-II?", False, "kenmerk")],
+)
+def test_a_document_named_by_its_title_is_not_what_is_asked(assistant, question, answered, term):
+    answer = ask(assistant, question)
+    assert answer.answered is answered and term in answer.answer
+    assert 17000 not in values(answer)  # the title's "taakstelling … 2024-II" is not the figure asked
+
+
+@pytest.mark.parametrize(
+    "text,title,run",
+    [("aan wie is de brief over de opvang van asielzoekers gericht".split(), "opvang van asielzoekers".split(), (7, 3)),
+     (["a", "b"], ["c"], (0, 0))],
+)
+def test_longest_run(text, title, run):
+    from assistant.engine import longest_run
+
+    assert longest_run(text, title) == run
+
+
 def test_a_count_of_many_does_not_list_them(assistant):
     assert "Zwolle" not in ask(assistant, "Hoeveel gemeenten zijn er in Nederland?").answer
 
