@@ -14,7 +14,7 @@ from . import render
 from .models import Answer, Citation, Computation, Figure
 from .grounding import numbers_in_text
 from .places import Place
-from .planner import COA_METRICS, COUNTS, WHEN_UNITS, Plan
+from .planner import COA_METRICS, COUNTS, WHEN_UNITS, Plan, resolve_halves
 from .text import fold, stem, words
 from .tools import REPORTED, Tools, compute
 from .understand import (DAY, MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_phrase, lexicon, normal, padded,
@@ -455,6 +455,17 @@ class Executor:
                     owner[id(f)] = place.label(self.lang)
                     chart.append((f"{place.label(self.lang)} {period or ''}".strip(), f.value))
                 computations.extend(comps)
+        if figures and p.second_metric and p.operation in {"difference", "sum"} and len(p.places) == 1:
+            # "de Spreidingswet-opgave van Zaanstad min zijn taakstelling 2024-II": the place's second figure
+            place = p.places[0]
+            halves = resolve_halves(p.periods_asked, self.tools.taakstelling_periods())
+            period = halves[0] if len(halves) == 1 else None  # a quota is per half year: one must be asked
+            result = self.place_figure(p.second_metric, place, period) if period or p.second_metric != "taakstelling_gemeente" else None
+            for f in (result[0] if result else [])[:1]:
+                lines.append(self.figure_line(f, place_label=place.label(self.lang)))
+                figures.append(f)
+                owner[id(f)] = place.label(self.lang)
+                computations.extend(result[1])
         if not figures and p.metric == "inwoners" and p.periods_asked:
             asked = self.periods_text(p.periods_asked)
             have = [self.tools.population_figure(self.tools.gemeente(pl.name)) for pl in p.places if pl.kind == "gemeente"]
@@ -467,7 +478,7 @@ class Executor:
                                 else self.t("need_place", label=self.label(p.metric)))
         if p.reason == "official_missing" and not any(f.official for f in figures):
             return self.abstain(self.t("official_missing"), figures)
-        if any(f.computed for f in figures) and p.metric == "taakstelling_gemeente":
+        if any(f.computed for f in figures) and "taakstelling_gemeente" in {p.metric, p.second_metric}:
             lines.append("")
             lines.append(self.t("computed"))
             how = [f"{c.inputs[1].scope} {c.period}: {self.formula_text(c)}" for c in computations if c.operation == "art29"]
@@ -888,6 +899,9 @@ class Executor:
                 if result and result[0] and result[0][0].value:
                     out += compute("share", [own[0], result[0][0]], self.lang, self.intent.per)
             return out
+        if op in {"difference", "sum"} and self.plan.second_metric:  # two figures of one place
+            other = [f for f in values if f.metric == self.plan.second_metric]
+            return compute(op, [values[0], other[0]], self.lang) if other and values[0] is not other[0] else []
         same = [f for f in values if f.metric == values[0].metric and f.period == values[0].period]
         if op == "share" and len(same) == 2 and (same[0].scope, same[0].scope_kind) != (same[1].scope, same[1].scope_kind):
             return compute("share", same, self.lang, self.intent.per)  # "welk deel van de provincie woont in de stad": the smaller of the larger

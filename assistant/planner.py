@@ -597,6 +597,18 @@ def text_or_abstain(p: Plan, intent: Intent) -> Plan:
     return p
 
 
+def place_metrics(matches: list, threshold: float, catalogue: dict[str, Metric]) -> list[Metric]:
+    """The figures a side names that a place has: place figures, or the per-place parts of national ones."""
+    found = []
+    for m in matches:
+        if m.excluded or m.score < threshold:
+            continue
+        if m.metric.table in PLACE_TABLES and m.metric.metric not in {"provincie", "veiligheidsregio"}:
+            found.append(m.metric)
+        found += [c for c in catalogue.values() if c.part_of == m.metric.metric and c.table in PLACE_TABLES][:1]
+    return list(dict.fromkeys(found))
+
+
 def with_sides(p: Plan, sides: list, operation: str | None, threshold: float) -> Plan:
     """A comparing question whose whole matches no figure well may still name one on each side
     ("What percentage of the 2024-II quota is the Nidos target?"): then each side is its operand."""
@@ -619,6 +631,20 @@ def with_sides(p: Plan, sides: list, operation: str | None, threshold: float) ->
             p.catalogue.update({m.metric.metric: m.metric for m in best if m is not None})
         elif p.operation == "span":
             p.operation = None
+        return p
+    if p.kind == "places" and len(p.places) == 1 and operation in {"difference", "sum"} and len(sides) >= 2 \
+            and not p.second_metric:
+        # "het verschil tussen de Spreidingswet-opgave van Zaanstad en zijn taakstelling": one place, a
+        # figure of its own on each side (a national figure's per-place part counts: metrics.csv part_of)
+        # the figure the whole question named is the side's that has it among its first three; the other
+        # side names the second figure clearly
+        named = [next((m for m in place_metrics(side.matches[:3], 0.0, p.catalogue) if m.metric == p.metric), None)
+                 for side in sides[:2]]
+        options = [place_metrics(side.matches[:3], threshold, p.catalogue) for side in sides[:2]]
+        own = [n or (o[0] if o else None) for n, o in zip(named, options)]
+        if all(own) and own[0] is not own[1] and p.metric in {m.metric for m in own}:
+            p.metric, p.second_metric, p.operation = own[0].metric, own[1].metric, operation
+            p.catalogue.update({m.metric: m for m in own})
         return p
     if p.operation or len(sides) < 2 or operation is None:
         return p

@@ -487,6 +487,20 @@ def test_longest_run(text, title, run):
     assert longest_run(text, title) == run
 
 
+@pytest.mark.parametrize(
+    "question,first,second,result",
+    [("Wat is het verschil tussen de Spreidingswet-opgave van Zaanstad en de taakstelling van Zaanstad in 2024-II?",
+      818, 152, 666),
+     ("For Haarlem, how much larger is its indicative Spreidingswet number of places than its housing quota in the "
+      "first half of 2024?", 963, 174, 789)],
+)
+def test_two_figures_of_one_place_compared(assistant, question, first, second, result):
+    answer = ask(assistant, question)
+    assert [f.value for f in answer.figures[:2]] == [first, second]
+    assert [c.result for c in answer.computations if c.operation == "difference"] == [result]
+    assert "ceil(" in answer.answer  # the computed quota shows how
+
+
 def test_a_count_of_many_does_not_list_them(assistant):
     assert "Zwolle" not in ask(assistant, "Hoeveel gemeenten zijn er in Nederland?").answer
 
