@@ -573,9 +573,11 @@ class Executor:
             # "Mag het college die beslissing ook …?" after "Wie beslist …?": the question goes on from the
             # previous one; searched together, a passage must cover the two
             together = f"{self.intent.context} {self.intent.question}"
-            covered = [(h, self.tools.coverage(without_cues(normal(together)), h))
-                       for h in self.tools.retrieve(together, k=3, doc_ids=doc_ids, quote_for=self.intent.question,
-                                                    expects=expects)]
+            hits = self.tools.retrieve(together, k=3, doc_ids=doc_ids, quote_for=self.intent.question, expects=expects)
+            # the two together cover a passage; or the first one they find covers the follow-up on its own
+            # ("… tot 18 jaar in de kso?" → "En wie is daarna verantwoordelijk voor hun huisvesting?")
+            covered = [(h, max(self.tools.coverage(without_cues(normal(together)), h),
+                               self.tools.coverage(question, h) if i == 0 else 0.0)) for i, h in enumerate(hits)]
             passages = self.covering(covered, together, doc_ids)
         if len(passages) > 1:  # a second passage only from the same section, and as well covered
             first = next(c for h, c in covered if h is passages[0])

@@ -340,7 +340,9 @@ class Conversation:
             if the_plan.metric in {"provincie", "veiligheidsregio"}:  # "In welke veiligheidsregio ligt Ede?"
                 rows = [a.tools.gemeente(pl.name) for pl in the_plan.places if pl.kind == "gemeente"]
                 regions = [Place(the_plan.metric, r[the_plan.metric]) for r in rows if r]
-            self.previous = Turn(the_plan.metric, the_plan.places, periods, regions)
+            # a figure answered is context too: "Tot welke leeftijd vangt Nidos amv op?" → "En wie huisvest hen daarna?"
+            self.previous = Turn(the_plan.metric, the_plan.places, periods, regions,
+                                 passage=question if answer.answered else "")
         return answer
 
 

@@ -501,6 +501,13 @@ def test_two_figures_of_one_place_compared(assistant, question, first, second, r
     assert "ceil(" in answer.answer  # the computed quota shows how
 
 
+def test_a_text_follow_up_after_a_figure_reads_the_figures_question_as_context(assistant):
+    answer = ask(assistant, "Tot welke leeftijd vangt Nidos amv met een verblijfsstatus op in de kleinschalige opvang?",
+                 "En wie is daarna verantwoordelijk voor hun huisvesting?")
+    assert answer.answered and "vervolghuisvesting" in answer.answer
+    assert answer.citations[0].section.endswith("a. Kleinschalige opvang voor amv met verblijfsstatus")
+
+
 def test_a_count_of_many_does_not_list_them(assistant):
     assert "Zwolle" not in ask(assistant, "Hoeveel gemeenten zijn er in Nederland?").answer
 
