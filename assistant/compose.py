@@ -240,6 +240,7 @@ class Executor:
     intent: Intent
     plan: Plan
     citations: list[Citation] = field(default_factory=list)
+    preamble: list[tuple[str, Figure]] = field(default_factory=list)  # lines (with their figure) before the answer
 
     @property
     def lang(self) -> str:
@@ -259,6 +260,8 @@ class Executor:
 
     def finish(self, lines: list[str], answered: bool, kind: str, figures=(), computations=(),
                notes=(), candidates=(), chart=None) -> Answer:
+        lines = [line for line, _ in self.preamble] + list(lines)
+        figures = [f for _, f in self.preamble] + list(figures)
         text = "\n".join(line for line in lines if line)
         text += render.sources_block(self.citations, self.lang)
         if self.lang != "nl":  # notes and labels are read by the asker: in the asker's language
@@ -301,6 +304,11 @@ class Executor:
         return self.finish(lines, answered=False, kind="abstain", figures=have)
 
     def run(self) -> Answer:
+        if self.plan.event and self.plan.kind in {"kerncijfer", "places"}:
+            # "het halfjaar waarin de Spreidingswet in werking trad": the event's date first, as the reason
+            # for the period the figure is given for
+            event = self.dedupe_newest(self.tools.kerncijfers(self.plan.event))[:1]
+            self.preamble = [(self.figure_line(f), f) for f in event]
         return getattr(self, f"_{self.plan.kind}")()
 
     # --- answer kinds ------------------------------------------------------------------------

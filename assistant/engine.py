@@ -27,7 +27,7 @@ from .planner import PERIOD_MARGIN, operation_of, plan, with_sides
 from .text import fold, words
 from .tools import Tools
 from .understand import (DAY, MAX_QUESTION_CHARS, PER_THOUSAND, Period, asks_amount, has_phrase, lexicon, normal, padded,
-                         asked_sentence, parse_periods, understand, with_years)
+                         asked_sentence, event_clause, parse_periods, understand, with_years)
 
 ANSWER_CACHE_SIZE = 2048
 QUOTED_MARGIN = 0.2  # a figure whose value the question quotes scores at least this above the threshold…
@@ -267,6 +267,10 @@ class Conversation:
         intent.periods = with_years(intent.periods, self.previous.periods if self.previous else [])
         intent.context = self.previous.passage if self.previous else ""
         topic = a.without_titles(intent.topic or question) or intent.topic or question
+        event = self.event_of(intent)
+        if event is not None:  # the event's words name the period, not the figure asked
+            named = set(words(event[3]))
+            topic = " ".join(w for w in words(topic) if w not in named) or topic
         if intent.context_apart:  # what was, then what is now: the figure asked is the asking sentence's
             topic = understand(asked, mentions).topic or topic
         whole = a.catalogue.by_key.get(self.previous.metric) if intent.part_of and self.previous else None
@@ -301,8 +305,12 @@ class Conversation:
                 matches = [part_of_typed] + [m for m in matches if m is not part_of_typed]
         if not operation_of(intent) and part_of_typed is None:
             matches = quoted_first(matches, set(quoted))
+        if event is not None:
+            intent.periods = [self.event_period(event, matches)]
         the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods, a.catalogue.sources,
                         a.catalogue.qualifiers)
+        if event is not None:
+            the_plan = replace(the_plan, event=event[0])
         unplanned = the_plan.kind in {"text", "abstain"} and not the_plan.reason and not intent.asks_text
         if intent.segments and operation_of(intent) not in {None, "product"} and (
                 the_plan.operation or unplanned or operation_of(intent) == "span"):
@@ -345,6 +353,32 @@ class Conversation:
                                  passage=question if answer.answered else "")
         return answer
 
+
+    def event_of(self, intent) -> tuple[str, str, str, str] | None:
+        """(date fact, its newest day, grain, the event's words) for a period named by an event ("het halfjaar
+        waarin de Spreidingswet in werking trad"), if a date fact names the event."""
+        clause = event_clause(asked_sentence(intent.question))
+        if clause is None:
+            return None
+        a = self.assistant
+        side = side_of(a.catalogue, clause[1], use_dense=True)  # an event is a date fact: the best one named
+        fact = next((m.metric.metric for m in side.matches if m.metric.unit == "datum" and not m.excluded
+                     and m.metric.table == "kerncijfers" and m.score >= SIDE_THRESHOLD), None)
+        days = sorted((f.citation.date, f.value_date) for f in a.tools.kerncijfers(fact) if f.value_date) if fact else []
+        return (fact, days[-1][1], clause[0], clause[1]) if days else None
+
+    def event_period(self, event, matches) -> Period:
+        """The half year or year of the event's day; "toen …": as long as the asked figure's own periods."""
+        _, day, grain, text = event
+        if grain == "asked":  # a quota is per half year (its table, or its key figures' periods)
+            top = matches[0].metric if matches else None
+            periods = self.assistant.catalogue.periods.get(top.metric, []) if top else []
+            halves = top is not None and (top.table == "taakstelling_gemeente" or any(
+                period.endswith(("-I", "-II")) for period, _ in periods))
+            grain = "half" if halves else "year"
+        if grain == "half":
+            return Period("half", f"{day[:4]}-{'I' if int(day[5:7]) <= 6 else 'II'}", text=text)
+        return Period("year", day[:4], text=text)
 
     def narrowed(self, question: str, mentions: list[PlaceMention]) -> list[PlaceMention]:
         """After "Bergen kan meerdere plaatsen zijn", "ik bedoel die in Limburg" picks the Bergen in

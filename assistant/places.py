@@ -164,6 +164,9 @@ class PlaceResolver:
         no misspelling of a word we know."""
         taken = {m.start for m in found}
         lowered = question == question.lower()  # no capitals at all: a name may be written small too
+        # after a figure per place ("taakstelling gent 2024-II"), a small word is a name only in a question
+        # that capitalises none ("Welke taakstelling gold voor …de Spreidingswet" has a verb there)
+        small = not any(re.match(r"[A-Z][a-z]", w) for w, _ in name_tokens(question)[1:])
         tokens = name_tokens(question)
         names = []
         for i, (word, start) in enumerate(tokens[1:], start=1):
@@ -180,8 +183,8 @@ class PlaceResolver:
                         and not any(head in cues for cues in KIND_CUES.values()):
                     continue  # one name of several words: "House of Representatives", "Raad van State"
                 names.append(word)
-            elif not found and (before in PLACE_FIGURE_WORDS or ((word[:1].isupper() or lowered) and before in PLACE_VERBS
-                                                                   and not self._opens_sentence(question, start))) \
+            elif not found and ((before in PLACE_FIGURE_WORDS and (word[:1].isupper() or small)) or (
+                    (word[:1].isupper() or lowered) and before in PLACE_VERBS and not self._opens_sentence(question, start))) \
                     and not self._misspelt(key) and not any(
                     part.isupper() or normalize_name(part) in self.vocabulary for part in re.split(r"[-'’]", word) if part):
                 # 'taakstelling gent 2024-II', 'Hoeveel inwoners heeft Brussel?': no place we know

@@ -68,6 +68,7 @@ class Plan:
     part: str | None = None  # "niet in de GOO": the part to take from the whole (`metric`)
     also: list[str] = field(default_factory=list)  # "in welke veiligheidsregio en provincie": the other membership
     span: list[tuple[str | None, str | None]] = field(default_factory=list)  # per side: (date fact, or typed day)
+    event: str | None = None  # the date fact whose half year or year is the period asked ("toen de wet inging")
 
 
 def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves: list[str],

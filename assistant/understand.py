@@ -282,6 +282,18 @@ def typed_spans(text: str) -> list[tuple[float, str, str]]:
     return found
 
 
+def event_clause(text: str) -> tuple[str, str] | None:
+    """("half", "de spreidingswet in werking trad") for "… in het halfjaar waarin de Spreidingswet in werking
+    trad?": the period a question names by an event, and the words naming the event (to its comma or end)."""
+    folded = fold(text)
+    for grain, cues in lexicon()["event_period"].items():
+        for cue in cues:
+            m = re.search(rf"\b{re.escape(fold(cue))}\s+([^,;?!.]+)", folded)
+            if m and len(m[1].split()) >= 2:
+                return grain, m[1].strip()
+    return None
+
+
 def with_years(periods: list[Period], context: list[Period]) -> list[Period]:
     """'En in het eerste halfjaar?' names a half without its year: take the year the question or the
     previous turn names; without one the half cannot be placed and is dropped."""

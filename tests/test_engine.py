@@ -508,6 +508,35 @@ def test_a_text_follow_up_after_a_figure_reads_the_figures_question_as_context(a
     assert answer.citations[0].section.endswith("a. Kleinschalige opvang voor amv met verblijfsstatus")
 
 
+@pytest.mark.parametrize(
+    "question,event_day,value,period",
+    [("Welke landelijke taakstelling gold voor het halfjaar waarin de Spreidingswet in werking trad?",
+      "2024-02-01", 18750, "2024-I"),
+     ("What was the national housing quota in the half-year in which the Dispersal Act took effect?",
+      "2024-02-01", 18750, "2024-I"),
+     ("Toen de spreidingswet begon te gelden, hoeveel statushouders moesten alle gemeenten samen aan een woning helpen?",
+      "2024-02-01", 18750, "2024-I")],
+)
+def test_a_period_named_by_an_event(assistant, question, event_day, value, period):
+    answer = ask(assistant, question)
+    event, figure = answer.figures[:2]
+    assert event.value_date == event_day and event.citation is not None
+    assert (figure.value, figure.period) == (value, period)
+
+
+@pytest.mark.parametrize(
+    "text,event",
+    [("Hoeveel gold er in het halfjaar waarin de wet inging?", ("half", "de wet inging")),
+     ("Toen de RTB afliep, hoeveel waren er?", ("asked", "de rtb afliep")),
+     ("in the year in which the act took effect", ("year", "the act took effect")),
+     ("Hoeveel zijn er nu?", None)],
+)
+def test_event_clause(text, event):
+    from assistant.understand import event_clause
+
+    assert event_clause(text) == event
+
+
 def test_a_count_of_many_does_not_list_them(assistant):
     assert "Zwolle" not in ask(assistant, "Hoeveel gemeenten zijn er in Nederland?").answer
 

@@ -48,7 +48,8 @@ def test_an_ordinary_word_is_no_misspelt_place(assistant):
 
 
 @pytest.mark.parametrize("question", ["hoeveel inwoners heeft nederland", "hoeveel plekken moet het coa regelen",
-                                      "hoeveel statushouders moet een gemeente huisvesten"])
+                                      "hoeveel statushouders moet een gemeente huisvesten",
+                                      "Welke taakstelling gold voor het halfjaar waarin de Spreidingswet inging?"])
 def test_a_small_word_after_the_verb_is_no_unknown_place(assistant, question):
     assert assistant.places.unknown(question, assistant.places.find(question)) == []
 
@@ -71,6 +72,7 @@ def test_longer_names_may_carry_more_typing_errors(word, edits):
         ("When did the cabinet inform the House of Representatives about the MPP?", []),  # one name, no place
         ("Wanneer moet de Raad van State advies geven?", []),
         ("What is the quota of the Province of Antwerp?", ["Antwerp"]),  # a kind of place, then its name
+        ("Wat is de taakstelling gent in 2024-II?", ["gent"]),  # written small in a question of small words
     ],
 )
 def test_a_name_of_several_words_is_no_unknown_place(assistant, question, unknown):
