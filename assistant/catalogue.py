@@ -46,6 +46,7 @@ class Metric:
     description: str
     excludes: str = ""  # words that show a question is about something else ("Oekraïners" for inwoners)
     part_of: str = ""  # the figure this one is part of: "niet in de GOO" is the whole minus this part
+    relative_to: str = ""  # a span counted from a day: "+rtb_einddatum" (after that date fact), "-start" (before the period asked begins)
 
     def label(self, language: str) -> str:
         return self.label_nl if language == "nl" else self.label_en
@@ -105,7 +106,8 @@ class Catalogue:
     @classmethod
     def load(cls, sql, cache_dir: Path | None, embedder=None) -> "Catalogue":
         rows = sql.query(
-            "SELECT metric, label_nl, label_en, synonyms, unit, \"table\", level, description, excludes, part_of FROM metrics"
+            "SELECT metric, label_nl, label_en, synonyms, unit, \"table\", level, description, excludes, part_of, relative_to "
+            "FROM metrics"
         ).rows
         metrics = [Metric(*(v or "" for v in r)) for r in rows]
         vectors = None

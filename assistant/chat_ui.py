@@ -260,10 +260,11 @@ def computation_html(c: Computation, lang: str, t: dict) -> str:
         f"<li>{esc(i.label)}: {esc(value_text(i, lang))}" + (f" (<code>{esc(i.source)}</code>)" if i.source else "")
         + "</li>" for i in c.inputs
     )
+    result = (esc(render.date(c.result_date, lang)) if c.result_date else  # a day moved by a span
+              f"{esc(render.number(c.result, lang))} {esc(render.unit(c.unit, lang))} ({esc(render.period(c.period, lang))})")
     return (f'<div class="oa-computation"><p><strong>{t["formula"]}:</strong> <code>{esc(c.formula)}</code></p>'
             f"<p><strong>{t['inputs']}:</strong></p><ul>{inputs}</ul>"
-            f"<p><strong>{t['result']}:</strong> {esc(render.number(c.result, lang))} "
-            f"{esc(render.unit(c.unit, lang))} ({esc(render.period(c.period, lang))})</p></div>")
+            f"<p><strong>{t['result']}:</strong> {result}</p></div>")
 
 
 def how_panel(answer: Answer, t: dict) -> str:

@@ -16,7 +16,7 @@ from .grounding import numbers_in_text
 from .places import Place
 from .planner import COA_METRICS, COUNTS, WHEN_UNITS, Plan, resolve_halves
 from .text import fold, stem, words
-from .tools import REPORTED, Tools, compute
+from .tools import REPORTED, Tools, compute, date_shift
 from .understand import (DAY, MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_phrase, lexicon, normal, padded,
                          answer_type, unit_of_time_asked, wanted_units,
                          parse_periods)
@@ -51,6 +51,8 @@ TEXT = {
         "national_only": "Dit cijfer heb ik alleen landelijk, niet per gemeente, provincie of veiligheidsregio.",
         "no_figure": "Ik heb geen cijfer dat bij deze vraag past.",
         "no_part": "Welk deel daarvan het gevraagde is, staat in geen van de bronnen: zij geven alleen het geheel.",
+        "need_period": "Vanaf welk halfjaar? {label} telt terug vanaf het begin van een kalenderhalfjaar.",
+        "start_of": "Aanvang {period}",
         "no_passage": "Ik vind geen passage in de documenten die deze vraag beantwoordt.",
         "catalogue": "cijfers over de opvangbehoefte, de capaciteitsraming, amv, de taakstelling per half jaar (landelijk en per gemeente berekend), inwoners, provincies en veiligheidsregio's, en Oekraïense ontheemden",
         "need_place": "Voor {label} heb ik een gemeente, provincie of veiligheidsregio nodig.",
@@ -90,6 +92,8 @@ TEXT = {
         "national_only": "I have this figure only for the Netherlands as a whole, not per municipality, province or safety region.",
         "no_figure": "I have no figure that fits this question.",
         "no_part": "None of the sources says which part of it is what you ask about: they give only the whole.",
+        "need_period": "From which half year? {label} counts back from the start of a calendar half year.",
+        "start_of": "Start of {period}",
         "no_passage": "I find no passage in the documents that answers this question.",
         "catalogue": "figures on reception capacity needed, the Spreidingswet capacity estimate, unaccompanied minors, the housing quota per half year (national and computed per municipality), inhabitants, provinces and safety regions, and displaced Ukrainians",
         "need_place": "For {label} I need a municipality, province or safety region.",
@@ -337,6 +341,8 @@ class Executor:
 
     def _kerncijfer(self) -> Answer:
         p = self.plan
+        if p.operation == "shift":
+            return self.shifted()
         if p.operation == "span":  # the time between two dates: each date fact's newest statement, or a typed day
             dates = [next((f for f in reversed(self.dedupe_newest(self.tools.kerncijfers(m))) if f.value_date), None)
                      if m else Figure(label=self.t("typed"), value_date=day, unit="datum", period=day, source="question")
@@ -647,15 +653,19 @@ class Executor:
             passages = [covered[0][0]]
         return passages
 
-    def select_figures(self, metric: str, quiet: bool = False) -> list[Figure] | Answer:
-        figures = self.tools.kerncijfers(metric)
+    def pinned(self, figures: list[Figure]) -> list[Figure]:
+        """The statements of the source the question pins ("volgens de brief van april 2024"), if it has any."""
         pin = self.intent.pin
         if pin:
             pinned = [f for f in figures if f.citation.doc_type == pin.doc_type
                       and (pin.year is None or f.citation.date.startswith(str(pin.year)))
                       and (pin.month is None or f.citation.date[5:7] == f"{pin.month:02d}")]
             if pinned:
-                figures = pinned
+                return pinned
+        return figures
+
+    def select_figures(self, metric: str, quiet: bool = False) -> list[Figure] | Answer:
+        figures = self.pinned(self.tools.kerncijfers(metric))
         asked = [pr for pr in self.plan.periods_asked if pr.kind != "year" or not any(f.value is None for f in figures)]
         if asked and not all(f.value is None for f in figures):  # a date or statement holds from its source on
             kept = [f for f in figures if any(pr.matches(f.period) for pr in asked)] or \
@@ -749,6 +759,35 @@ class Executor:
             return []
         others.sort(key=lambda f: f.period != own[0].period)  # a part and its whole at the same moment first
         return [own[0], others[0]]
+
+    def shifted(self) -> Answer:
+        """A day a span fact counts from, moved by it (metrics.csv relative_to): "+rtb_einddatum" is the RTB's end
+        (the pinned source's, else the newest) plus the span; "-start" is the asked period's first day minus it."""
+        p = self.plan
+        span = max(self.pinned(self.tools.kerncijfers(p.metric)), key=lambda f: f.citation.date)  # a rule: no period of its own
+        relative = p.catalogue[p.metric].relative_to
+        sign, anchor = (1 if relative[0] == "+" else -1), relative[1:]
+        if anchor == "start":
+            starts = [pr for pr in p.periods_asked if pr.kind in {"half", "year"}]
+            if not starts:
+                return self.abstain(self.t("need_period", label=self.label(p.metric)), [span])
+            first = f"{starts[0].value[:4]}-{'07' if starts[0].value.endswith('-II') else '01'}-01"
+            days = [Figure(label=self.t("start_of", period=render.period(starts[0].value, self.lang)), value_date=first,
+                           unit="datum", period=starts[0].value, source="question")]
+        else:
+            days = self.select_figures(anchor)
+            if isinstance(days, Answer):
+                return days
+            days = [f for f in self.dedupe_newest(days) if f.value_date][-1:]
+        lines = [self.figure_line(span)] + [self.figure_line(d) for d in days]
+        figures, computations = [span, *days], []
+        for day in days:
+            c = date_shift(day, span, sign, self.lang)
+            computations.append(c)
+            lines.append(f"**{render.date(c.result_date, self.lang)}** ({render.WORDS[self.lang]['computed']}: {c.formula})")
+            figures.append(Figure(label=self.label(p.metric), value_date=c.result_date, unit="datum", period=c.result_date,
+                                  computed=True, formula=c.formula, source="compute"))
+        return self.finish(lines, True, "derived", figures=figures, computations=computations)
 
     def derived(self, operation: str, figures: list[Figure], lead: list[str] = ()) -> Answer:
         """Show the inputs with their sources, then each computed result with its formula."""

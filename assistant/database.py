@@ -227,6 +227,9 @@ def load_metrics(settings: Settings) -> list[dict]:
     for r in rows:
         if r.get("part_of") and r["part_of"] not in seen:
             raise BuildError(f"{path}: {r['metric']}: part_of {r['part_of']!r} is no metric")
+        relative = r.get("relative_to") or ""
+        if relative and (relative[:1] not in "+-" or relative[1:] not in seen | {"start"}):
+            raise BuildError(f"{path}: {r['metric']}: relative_to {relative!r} is not +/- a date metric or 'start'")
     return rows
 
 

@@ -32,6 +32,7 @@ from .understand import (DAY, MAX_QUESTION_CHARS, PER_THOUSAND, Period, asks_amo
 ANSWER_CACHE_SIZE = 2048
 QUOTED_MARGIN = 0.2  # a figure whose value the question quotes scores at least this above the threshold…
 ARTICLES = frozenset({"de", "het", "een", "the", "a", "an"})
+DOCUMENT_WORDS = frozenset({"brief", "letter", "nieuwsbericht", "bericht", "item", "document", "kamerbrief"})
 MIN_TITLE_WORDS = 5  # this many consecutive words of a document's title name that document
 QUOTED_LEXICAL = 0.4  # …when the question's words name it this well, too
 
@@ -89,8 +90,8 @@ class Assistant:
         found = words(text)
         for title in self.titles:
             start, length = longest_run(found, title)
-            if length < MIN_TITLE_WORDS:
-                continue
+            if length < MIN_TITLE_WORDS or not DOCUMENT_WORDS & set(found[max(0, start - 8):start]):
+                continue  # a title only where a document is named: "de Tijdelijke wet opvang ontheemden" is a law
             end, named = start + length, set(title) | ARTICLES  # "… en de taakstelling …": the title, retold
             while end < len(found) and found[end] in named:
                 end += 1

@@ -53,12 +53,13 @@ class Figure(BaseModel):
 class Computation(BaseModel):
     """Explicit arithmetic over figures, shown to the reader."""
 
-    operation: Literal["difference", "sum", "share", "growth", "ratio", "product", "quotient", "span", "art29"]
+    operation: Literal["difference", "sum", "share", "growth", "ratio", "product", "quotient", "span", "shift", "art29"]
     formula: str  # human-readable, with the inputs' values
     inputs: list[Figure]
-    result: float
+    result: float  # a shift: the span added (negative: taken off), in `unit`
     unit: str
     period: str
+    result_date: str | None = None  # a shift: the day it gives (ISO)
 
 
 class Answer(BaseModel):

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field, replace
 
 from .catalogue import AMBIGUITY_MARGIN, ANSWER_THRESHOLD, Metric, MetricMatch
 from .places import Place
-from .understand import DAY, Intent, Period, asks_amount, asks_who, has_phrase, lexicon, typed_spans, unit_of_time_asked, wanted_units
+from .understand import (DAY, Intent, Period, answer_type, asks_amount, asks_who, has_phrase, lexicon, typed_spans,
+                         unit_of_time_asked, wanted_units)
 
 PLACE_TABLES = {"taakstelling_gemeente", "gemeenten", "coa_provinciale_opgave", "nieuws_cijfers"}
 COA_METRICS = {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}  # the COA task, published in two versions
@@ -294,6 +295,12 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         p.metric, p.part, p.operation = metric.part_of, metric.metric, "difference"  # the whole minus the part
         return p
     p.operation = operation_of(intent)
+    if metric.relative_to and not p.operation and answer_type(intent.ask) == "date" and (
+            metric.relative_to != "-start" or any(pr.kind in {"half", "year"} for pr in intent.periods)):
+        # a span counted from a day, asked as a day: "tot welke datum mogen transitiekosten worden verrekend?"
+        # is the RTB's end plus two years (metrics.csv relative_to)
+        p.operation = "shift"
+        return p
     if span_unit(metric.unit) and span_unit(metric.unit) == counted_unit(intent.ask) and not p.operation \
             and has_phrase(intent.text, lexicon()["need_cues"]):
         # "Hoeveel woongroepen van 12 jongeren zijn nodig voor de 3.900 plekken?": the places the question
@@ -495,11 +502,12 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
         if pinned and pinned[0] is not pool[0]:
             pool = [pinned[0], *[m for m in pool if m is not pinned[0]]]
     if intent.asks_when:
-        # a date answers "wanneer", unless a clearly better match answers it otherwise ("2 jaar na …")
-        dated = [m for m in pool[:5] if m.metric.unit == "datum"
+        # a date answers "wanneer", unless a clearly better match answers it otherwise ("2 jaar na …"); so
+        # does a span counted from a day (metrics.csv relative_to: "tot de RTB afloopt + 2 jaar")
+        dated = [m for m in pool[:5] if (m.metric.unit == "datum" or m.metric.relative_to)
                  and m.score >= max(threshold, pool[0].score - PERIOD_MARGIN)]
         if dated and has_phrase(intent.text, UNTIL_CUES):  # "tot wanneer": an end date or deadline
-            dated.sort(key=lambda m: not (qualifiers.get(m.metric.metric, set()) & END_QUALIFIERS))
+            dated.sort(key=lambda m: not (qualifiers.get(m.metric.metric, set()) & END_QUALIFIERS or m.metric.relative_to))
         if dated:
             return dated[0].metric
     best = pool[0]

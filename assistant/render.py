@@ -29,7 +29,7 @@ QUALIFIERS_EN = {
     "gepubliceerd": "published", "volgens de prognose": "forecast", "geschat": "estimated", "binnen": "within",
     "gedurende": "for", "in ieder geval tot": "at least until", "indicatief": "indicative",
     "langer dan": "longer than", "meer dan": "more than", "minimaal": "at least", "na": "after", "tot": "until",
-    "tot en met": "up to and including", "vanaf": "from", "per": "as of",
+    "tot en met": "up to and including", "vanaf": "from", "per": "as of", "ten minste": "at least",
 }
 NOTES_EN = {"tekst onvolledig": "incomplete text"}
 WORDS = {

@@ -488,6 +488,28 @@ def compute(operation: str, figures: list[Figure], language: str = "nl", per: in
     raise ValueError(f"unknown operation {operation!r}")
 
 
+def date_shift(day: Figure, span: Figure, sign: int, language: str = "nl") -> Computation:
+    """A day plus (or minus) a span fact: 4 maart 2025 + 2 jaar = 4 maart 2027. Years and months move on the
+    calendar (the same day of the month, the month's last day if it has fewer); weeks and days count days."""
+    from datetime import date, timedelta
+
+    from .render import date as written, number, unit as unit_word
+
+    d = date.fromisoformat(day.value_date)
+    amount = sign * span.value
+    if span.unit in ("jaar", "maanden"):
+        months = d.year * 12 + d.month - 1 + int(amount * (12 if span.unit == "jaar" else 1))
+        year, month = divmod(months, 12)
+        last = (date(year + (month == 11), (month + 1) % 12 + 1, 1) - timedelta(days=1)).day
+        result = date(year, month + 1, min(d.day, last))
+    else:
+        result = d + timedelta(days=amount * (7 if span.unit == "weken" else 1))
+    formula = (f"{written(d.isoformat(), language)} {'+' if sign > 0 else '−'} {number(span.value, language)} "
+               f"{unit_word(span.unit, language)} = {written(result.isoformat(), language)}")
+    return Computation(operation="shift", formula=formula, inputs=[day, span], result=amount, unit=span.unit,
+                       period=result.isoformat(), result_date=result.isoformat())
+
+
 def date_span(a: Figure, b: Figure, unit: str, language: str = "nl") -> Computation:
     """The time between two date facts in `unit` (dagen, weken, maanden, jaar): whole calendar months
     (and years) when the days of the month agree; otherwise in days, since a month or a year has no one

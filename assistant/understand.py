@@ -185,7 +185,7 @@ HALF_PAIR = re.compile(  # "van de eerste naar de tweede helft van 2024", "from 
     r"(tweede|second)\s+(?:helft|half|halfjaar)\s+(?:van\s+|of\s+)?(\d{4})\b"
 )
 FIRST_HALF = ("eerste", "1e", "first", "1st")
-_HALF_NAME = r"(eerste|tweede|1e|2e|first|second|1st|2nd)\s+(?:helft|halfjaar|halfjr|half[- ]jaar|half[- ]year|half)"
+_HALF_NAME = r"(eerste|tweede|1e|2e|first|second|1st|2nd)\s+(?:helft|halfjaar|kalenderhalfjaar|halfjr|half[- ]jaar|half[- ]year|half)"
 HALF_WORDS = re.compile(rf"\b{_HALF_NAME}\s+(?:van\s+|of\s+)?(\d{{4}})\b")
 YEAR_HALF = re.compile(rf"\b(\d{{4}})\s+(?:de\s+|het\s+|the\s+)?{_HALF_NAME}\b")  # "2024 tweede halfjaar"
 HALF_BARE = re.compile(rf"\b{_HALF_NAME}\b")  # year from context
@@ -214,7 +214,7 @@ PER_THOUSAND = re.compile(r"\bper\s+(?:1[.,]?000|duizend|thousand|a thousand)\s+
 # "hoe" or "how" with a verb, not with a measure ("hoeveel", "hoe lang", "how many", "how long")
 MANNER = re.compile(r"(hoe|how) (?!veel|groot|grote|hoog|hoge|lang|laat|vaak|snel|oud|duur|ver|many|much|long|big|"
                     r"large|high|old|often|far|soon|late|expensive)\w+")
-WHEN = re.compile(r"\b(wanneer|tot wanneer|vanaf wanneer|per wanneer|op welke datum|welke datum|datum|op welk moment|welk moment|at what point|what moment|when|until when|what dates?|which dates?|deadline|sinds wanneer|since when)\b")
+WHEN = re.compile(r"\b(wanneer|tot wanneer|vanaf wanneer|per wanneer|op welke datum|welke datum|datum|op welk moment|welk moment|at what point|what moment|when|until when|what dates?|which dates?|latest date|date by which|deadline|sinds wanneer|since when)\b")
 
 
 def parse_periods(text: str) -> tuple[list[Period], str]:

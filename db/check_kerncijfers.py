@@ -36,7 +36,7 @@ DOCS = DB.parent / "knowledge" / "documents"
 K_COLS = ["metric", "label_nl", "label_en", "value", "value_date", "unit", "scope", "period", "qualifier", "doc_id",
           "section", "quote", "note", "source_date"]
 M_COLS = ["metric", "label_nl", "label_en", "synonyms", "unit", "table", "level", "description", "excludes",
-          "part_of"]
+          "part_of", "relative_to"]
 T_COLS = ["period", "value", "qualifier", "doc_id", "section", "quote"]
 
 UNITS = {"plaatsen", "personen", "asielaanvragen", "vergunninghouders", "euro", "euro per maand", "dagen", "maanden",
@@ -58,7 +58,7 @@ MONTHS = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augus
           "november", "december"]
 NUMBER_WORDS = {0.5: ["half"], 1: ["een", "één"], 2: ["twee"], 3: ["drie"], 4: ["vier"], 5: ["vijf"], 6: ["zes"],
                 7: ["zeven"], 8: ["acht"], 9: ["negen"], 10: ["tien"], 11: ["elf"], 12: ["twaalf"],
-                20: ["twintig"], 30: ["dertig"], 40: ["veertig"], 50: ["vijftig"]}
+                13: ["dertien"], 20: ["twintig"], 30: ["dertig"], 40: ["veertig"], 50: ["vijftig"]}
 PERIOD_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}|\d{4}-(I|II)|\d{4}|\d{4}-\d{4})$")
 ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SEP = " › "

@@ -125,7 +125,8 @@ def _break(path, old, new):
         # a statement ("feit") is its label and quote: a number on it is a mistake
         ("kerncijfers.csv", "socio-economic score\",,,feit,", "socio-economic score\",2,,feit,", "a fact"),
         ("aliases.csv", "Den Haag,gemeente,'s-Gravenhage", "Den Haag,gemeente,Atlantis", "does not exist"),
-        ("metrics.csv", ",ontheemden_oekraine_in_nl\n", ",ontheemden_in_atlantis\n", "part_of"),
+        ("metrics.csv", ",ontheemden_oekraine_in_nl,\n", ",ontheemden_in_atlantis,\n", "part_of"),
+        ("metrics.csv", ",+rtb_einddatum\n", ",+rtb_einde_atlantis\n", "relative_to"),
     ],
 )
 def test_bad_source_rejected_and_old_db_kept(sources, file, old, new, message):

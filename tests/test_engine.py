@@ -537,6 +537,35 @@ def test_event_clause(text, event):
     assert event_clause(text) == event
 
 
+@pytest.mark.parametrize(
+    "question,result,inputs",
+    [("Op welke datum moest vg voor het eerste kalenderhalfjaar van 2025 uiterlijk bekendgemaakt zijn volgens de "
+      "Huisvestingswet?", "2024-10-02", ["2025-01-01"]),
+     ("Tot welke datum mochten gemeenten volgens de brief van april 2024 transitiekosten verrekenen?", "2027-03-04",
+      ["2025-03-04"]),
+     ("Tot wanneer mogen gemeenten transitiekosten verrekenen?", "2028-03-04", ["2026-03-04"])],
+)
+def test_a_day_moved_by_a_span_fact(assistant, question, result, inputs):
+    answer = ask(assistant, question)
+    shift = next(c for c in answer.computations if c.operation == "shift")
+    assert shift.result_date == result and [f.value_date for f in shift.inputs if f.value_date] == inputs
+    assert any(f.computed and f.value_date == result for f in answer.figures)
+
+
+@pytest.mark.parametrize(
+    "day,amount,unit,sign,result",
+    [("2025-03-04", 2, "jaar", 1, "2027-03-04"), ("2025-01-01", 13, "weken", -1, "2024-10-02"),
+     ("2024-01-31", 1, "maanden", 1, "2024-02-29"), ("2024-02-29", 1, "jaar", 1, "2025-02-28")],
+)
+def test_date_shift(day, amount, unit, sign, result):
+    from assistant.models import Figure
+    from assistant.tools import date_shift
+
+    c = date_shift(Figure(label="d", value_date=day, unit="datum", period=day), Figure(label="s", value=amount, unit=unit,
+                                                                                      period="p"), sign)
+    assert c.result_date == result
+
+
 def test_a_count_of_many_does_not_list_them(assistant):
     assert "Zwolle" not in ask(assistant, "Hoeveel gemeenten zijn er in Nederland?").answer
 
