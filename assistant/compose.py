@@ -17,7 +17,7 @@ from .places import Place
 from .planner import COA_METRICS, COUNTS, WHEN_UNITS, Plan, resolve_halves
 from .text import fold, stem, words
 from .tools import REPORTED, Tools, compute, date_shift
-from .understand import (DAY, MAX_QUESTION_CHARS, Intent, asks_amount, asks_who, has_phrase, lexicon, normal, padded,
+from .understand import (DAY, MAX_QUESTION_CHARS, Intent, content_words, asks_amount, asks_who, has_phrase, lexicon, normal, padded,
                          answer_type, unit_of_time_asked, wanted_units,
                          parse_periods)
 
@@ -30,6 +30,7 @@ POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hol
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
 TEXT_MIN_COVERAGE = 0.5  # share of the question's (IDF-weighted) words a passage must contain
 AGREED_MIN_COVERAGE = 0.35  # …or this much, when BM25 and e5 each rank that passage first
+FOLLOW_UP_WORDS = 3  # a follow-up that refers back with this few words of its own is searched with the one before
 SECOND_PASSAGE_MARGIN = 0.05  # a second passage of the same section, nearly as well covered, is quoted too
 
 TEXT = {
@@ -574,25 +575,33 @@ class Executor:
         if self.intent.pin is not None:
             doc_ids = [d for d, row in self.tools.documents.items() if row["type"] == self.intent.pin.doc_type] or None
         expects = answer_type(self.intent.ask)  # the quote prefers a sentence with such an answer
-        hits = self.tools.retrieve(self.intent.question, k=12 if self.intent.article else 3, doc_ids=doc_ids,
-                                   expects=expects)
-        named = []
-        if self.intent.article:  # "artikel 29": that article first, whatever else matches
-            named = [h for h in hits if h.section.rstrip().endswith(f"Artikel {self.intent.article}")]
-            hits = named + [h for h in hits if h not in named]
-        covered = [(h, max(self.tools.coverage(question, h), self.tools.coverage(asking, h) if asking else 0.0))
-                   for h in hits[:max(3, len(named))]]
-        passages = self.covering(covered, self.intent.question, doc_ids)
-        if not passages and self.intent.context and has_phrase(self.intent.ask, lexicon()["refer_back"]):
+        refers = bool(self.intent.context) and has_phrase(self.intent.ask, lexicon()["refer_back"])
+
+        def together() -> tuple[list, list[Citation]]:
             # "Mag het college die beslissing ook …?" after "Wie beslist …?": the question goes on from the
-            # previous one; searched together, a passage must cover the two
-            together = f"{self.intent.context} {self.intent.question}"
-            hits = self.tools.retrieve(together, k=3, doc_ids=doc_ids, quote_for=self.intent.question, expects=expects)
-            # the two together cover a passage; or the first one they find covers the follow-up on its own
-            # ("… tot 18 jaar in de kso?" → "En wie is daarna verantwoordelijk voor hun huisvesting?")
-            covered = [(h, max(self.tools.coverage(without_cues(normal(together)), h),
-                               self.tools.coverage(question, h) if i == 0 else 0.0)) for i, h in enumerate(hits)]
-            passages = self.covering(covered, together, doc_ids)
+            # previous one; searched together, a passage must cover the two, or the first one they find covers
+            # the follow-up on its own ("… tot 18 jaar in de kso?" → "En wie is daarna verantwoordelijk …?")
+            both = f"{self.intent.context} {self.intent.question}"
+            found = self.tools.retrieve(both, k=3, doc_ids=doc_ids, quote_for=self.intent.question, expects=expects)
+            scored = [(h, max(self.tools.coverage(without_cues(normal(both)), h),
+                              self.tools.coverage(question, h) if i == 0 else 0.0)) for i, h in enumerate(found)]
+            return scored, self.covering(scored, both, doc_ids)
+
+        covered, passages, named = [], [], []
+        if refers and len(content_words(self.intent.ask)) <= FOLLOW_UP_WORDS:
+            # "En wie betaalt die?": a short follow-up that refers back says too little alone
+            covered, passages = together()
+        if not passages:
+            hits = self.tools.retrieve(self.intent.question, k=12 if self.intent.article else 3, doc_ids=doc_ids,
+                                       expects=expects)
+            if self.intent.article:  # "artikel 29": that article first, whatever else matches
+                named = [h for h in hits if h.section.rstrip().endswith(f"Artikel {self.intent.article}")]
+                hits = named + [h for h in hits if h not in named]
+            covered = [(h, max(self.tools.coverage(question, h), self.tools.coverage(asking, h) if asking else 0.0))
+                       for h in hits[:max(3, len(named))]]
+            passages = self.covering(covered, self.intent.question, doc_ids)
+            if not passages and refers:
+                (covered, passages), named = together(), []  # the named article was not found to answer
         if len(passages) > 1:  # a second passage only from the same section, and as well covered
             first = next(c for h, c in covered if h is passages[0])
             passages = [passages[0], *[h for h, c in covered[1:] if h in passages[1:] and c >= first - SECOND_PASSAGE_MARGIN

@@ -27,7 +27,7 @@ from .planner import PERIOD_MARGIN, operation_of, plan, with_sides
 from .text import fold, words
 from .tools import Tools
 from .understand import (DAY, MAX_QUESTION_CHARS, PER_THOUSAND, Period, asks_amount, has_phrase, lexicon, normal, padded,
-                         asked_sentence, event_clause, parse_periods, understand, with_years)
+                         asked_sentence, content_words, event_clause, parse_periods, understand, with_years)
 
 ANSWER_CACHE_SIZE = 2048
 QUOTED_MARGIN = 0.2  # a figure whose value the question quotes scores at least this above the threshold…
@@ -265,6 +265,11 @@ class Conversation:
         intent.typed = [m.value for m in typed_numbers]
         # "hoeveel van de 48.500 statushouders …": a part of the figure whose value is typed is asked
         parts_asked = [m.value for m in typed_numbers if PART_OF_TYPED().search(typed[:m.start])]
+        if self.previous is None and not mentions and not intent.periods and not typed_numbers \
+                and not content_words(question):
+            # "Hoeveel", "Wat is dat?": a question that names nothing, with nothing before it to go on from
+            return Answer(question=question, answer=TEXT[intent.language]["empty"], kind="error",
+                          language=intent.language)
         intent.periods = with_years(intent.periods, self.previous.periods if self.previous else [])
         intent.context = self.previous.passage if self.previous else ""
         topic = a.without_titles(intent.topic or question) or intent.topic or question

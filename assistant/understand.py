@@ -174,6 +174,20 @@ def language_words() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset((en - nl) | set(lex["en"])), frozenset((nl - en) | set(lex["nl"]))
 
 
+@lru_cache(maxsize=1)
+def _light_words() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN_PLUS
+
+    lex = lexicon()
+    return frozenset(STOPWORDS_DUTCH) | frozenset(STOPWORDS_EN_PLUS) | {fold(w) for w in lex["question_words"]} \
+        | {w for cue in lex["refer_back"] for w in fold(cue).split()}
+
+
+def content_words(text: str) -> list[str]:
+    """The words of a text that say what it is about: "En wie betaalt die?" has one ("betaalt")."""
+    return [w for w in re.findall(r"[a-z0-9]+", fold(text)) if w not in _light_words() and len(w) > 1]
+
+
 MONTH_WORDS = "|".join(lexicon()["months"])
 DATE_WORDS = re.compile(rf"\b(\d{{1,2}})(?:e|st|nd|rd|th)?\s+({MONTH_WORDS})\s+(\d{{4}})\b")
 DATE_WORDS_EN = re.compile(rf"\b({MONTH_WORDS})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b")

@@ -1005,6 +1005,18 @@ def test_bad_input_gets_a_clear_answer(assistant, question):
     assert answer.answer and not answer.answered
 
 
+@pytest.mark.parametrize("question", ["Hoeveel", "Wat is dat?", "What is that?"])
+def test_a_question_that_names_nothing_asks_for_a_topic(assistant, question):
+    answer = ask(assistant, question)
+    assert not answer.answered and answer.kind == "error" and not answer.citations
+
+
+def test_a_short_follow_up_that_refers_back_is_searched_with_the_question_before(assistant):
+    answer = ask(assistant, "Wat is een doorstroomlocatie?", "En wie betaalt die?")
+    assert answer.answered and answer.citations[0].section.endswith("b. Doorstroomlocaties")
+    assert "gefinancierd door het rijk" in answer.answer
+
+
 def test_cli_ask_json_is_one_object_per_question(indexed, monkeypatch):
     monkeypatch.setenv("ASSISTANT_DB", str(indexed.db_path))
     result = CliRunner().invoke(cli, ["ask", "--json", "Wat is de taakstelling van Rotterdam in 2024-II?",
