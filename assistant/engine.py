@@ -17,14 +17,14 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 from . import render
-from .catalogue import ANSWER_THRESHOLD, Catalogue, MetricMatch
+from .catalogue import ANSWER_THRESHOLD, Catalogue, MetricMatch, same_words
 from .compose import SIDE_THRESHOLD, TEXT, Executor
 from .config import Settings
 from .grounding import numbers_in_text
 from .models import Answer, Figure
 from .places import Place, PlaceMention, PlaceResolver
 from .planner import PERIOD_MARGIN, operation_of, plan, with_sides
-from .text import fold, words
+from .text import fold, stem, words
 from .tools import Tools
 from .understand import (DAY, MAX_QUESTION_CHARS, PER_THOUSAND, Period, asks_amount, has_phrase, lexicon, normal, padded,
                          asked_sentence, content_words, event_clause, parse_periods, understand, with_years)
@@ -33,6 +33,7 @@ ANSWER_CACHE_SIZE = 2048
 QUOTED_MARGIN = 0.2  # a figure whose value the question quotes scores at least this above the threshold…
 ARTICLES = frozenset({"de", "het", "een", "the", "a", "an"})
 DOCUMENT_WORDS = frozenset({"brief", "letter", "nieuwsbericht", "bericht", "item", "document", "kamerbrief"})
+MIN_NAMING_VALUE = 1000  # a typed number this large names the key figure with that value; a smaller one needs its unit
 MIN_TITLE_WORDS = 5  # this many consecutive words of a document's title name that document
 QUOTED_LEXICAL = 0.4  # …when the question's words name it this well, too
 
@@ -295,7 +296,8 @@ class Conversation:
             matches = parts_first([m for m in matches if m.metric is not whole], whole.metric) + [
                 replace(m, excluded=True) for m in matches if m.metric is whole]
         # numbers the asker typed that are values of key figures ("the 96,000", "from 96,000 to 88,000")
-        quoted = [metric for value in intent.typed for metric in a.tools.metrics_with_value(value)]
+        quoted = [metric for m in typed_numbers for metric in a.tools.metrics_with_value(m.value)
+                  if m.value >= MIN_NAMING_VALUE or counts_unit(typed[m.end:], a.catalogue.by_key[metric].unit)]
         # and dates it types that a source gave for a fact: "Klopt het dat de RTB op 4 maart 2025 afloopt?"
         dated = {metric for p in intent.periods if intent.yes_no and p.kind == "date" and DAY.search(p.text)
                  for metric in a.tools.metrics_with_date(p.value)}
@@ -408,6 +410,17 @@ def parts_first(matches: list[MetricMatch], whole: str) -> list[MetricMatch]:
     part = next((m for m in matches[:4] if m.metric.part_of == whole and not m.excluded
                  and m.score >= matches[0].score - PERIOD_MARGIN), None)
     return matches if part is None else [part, *[m for m in matches if m is not part]]
+
+
+def counts_unit(after: str, unit: str) -> bool:
+    """Does a small number typed before `after` count this unit? "2 doorstroomlocaties" counts locaties, "2
+    buurgemeentes" does not: a small number names a figure only with its unit, so many things are two."""
+    following = re.match(r"\s*([a-z]+)", after)
+    if not following or not unit:
+        return False
+    word, head = following[1], fold(unit).split()[0]
+    same = same_words()
+    return word.endswith(head) or same.get(word, word) == same.get(head, head) or stem(word) == stem(head)
 
 
 def longest_run(text: list[str], title: list[str]) -> tuple[int, int]:

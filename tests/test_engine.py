@@ -566,6 +566,23 @@ def test_date_shift(day, amount, unit, sign, result):
     assert c.result_date == result
 
 
+@pytest.mark.parametrize(
+    "after,unit,counts",
+    [(" doorstroomlocaties open", "locaties", True), (" buurgemeentes", "locaties", False), (" plekken", "plaatsen", True),
+     (" dagen", "dagen", True), ("?", "jaar", False)],
+)
+def test_a_small_typed_number_names_a_figure_only_with_its_unit(after, unit, counts):
+    from assistant.engine import counts_unit
+
+    assert counts_unit(after, unit) is counts
+
+
+def test_a_small_number_of_other_things_does_not_name_a_figure(assistant):
+    answer = ask(assistant, "wie moet statushouders huisvesten volgens de huisvestingswet",
+                 "en mogen 2 buurgemeentes dat aantal onderling ruilen?")
+    assert 2 not in values(answer) and answer.citations[0].section.endswith("Artikel 29")
+
+
 def test_a_count_of_many_does_not_list_them(assistant):
     assert "Zwolle" not in ask(assistant, "Hoeveel gemeenten zijn er in Nederland?").answer
 
