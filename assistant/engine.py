@@ -33,6 +33,8 @@ ANSWER_CACHE_SIZE = 2048
 QUOTED_MARGIN = 0.2  # a figure whose value the question quotes scores at least this above the threshold…
 ARTICLES = frozenset({"de", "het", "een", "the", "a", "an"})
 DOCUMENT_WORDS = frozenset({"brief", "letter", "nieuwsbericht", "bericht", "item", "document", "kamerbrief"})
+SUBJECT_WORDS = frozenset({"over", "on", "about", "concerning", "regarding", "inzake", "betreffende"})
+MIN_SUBJECT_WORDS, SUBJECT_SHARE = 3, 0.6  # a subject clause names a document when this much of it is its title
 MIN_NAMING_VALUE = 1000  # a typed number this large names the key figure with that value; a smaller one needs its unit
 MIN_TITLE_WORDS = 5  # this many consecutive words of a document's title name that document
 QUOTED_LEXICAL = 0.4  # …when the question's words name it this well, too
@@ -97,7 +99,25 @@ class Assistant:
             while end < len(found) and found[end] in named:
                 end += 1
             found = found[:start] + found[end:]
+        return self.without_subject(found)
+
+    def without_subject(self, found: list[str]) -> str:
+        """"the letter on asylum reception, displaced Ukrainians and the housing quota": a document named by its
+        subject in other words (English, a paraphrase): the words after "letter on" that, translated by the
+        glossary, are mostly its title's."""
+        for i, word in enumerate(found[:-1]):
+            if word not in DOCUMENT_WORDS or found[i + 1] not in SUBJECT_WORDS:
+                continue
+            clause = found[i + 2:]
+            groups = [g for g in self.tools.index.tokenize.groups(" ".join(clause)) if g]
+            said = [g for g in groups if any(g & title for title in self.title_tokens)]
+            if len(said) >= MIN_SUBJECT_WORDS and len(said) >= SUBJECT_SHARE * len(groups):
+                return " ".join(found[:i + 1])
         return " ".join(found)
+
+    @cached_property
+    def title_tokens(self) -> list[set[str]]:
+        return [set(self.tools.index.tokenize(" ".join(title))) for title in self.titles]
 
     @cached_property
     def known_halves(self) -> list[str]:
@@ -273,7 +293,10 @@ class Conversation:
                           language=intent.language)
         intent.periods = with_years(intent.periods, self.previous.periods if self.previous else [])
         intent.context = self.previous.passage if self.previous else ""
-        topic = a.without_titles(intent.topic or question) or intent.topic or question
+        topic = intent.topic or question
+        untitled = a.without_titles(question)
+        if untitled != " ".join(words(question)):  # a document named by its title: what is asked of it is the topic
+            topic = intent.topic = understand(untitled, []).topic or topic  # (a passage must cover that, too)
         event = self.event_of(intent)
         if event is not None:  # the event's words name the period, not the figure asked
             named = set(words(event[3]))

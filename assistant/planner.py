@@ -159,7 +159,7 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         p.kind, p.metric = "kerncijfer", metric.metric  # a catalogued statement, said in the asker's language
         return p
     if metric is not None and metric.table == UNAVAILABLE and score_of(matches, metric) >= UNAVAILABLE_TEXT \
-            and not intent.article and not pinned_elsewhere:
+            and not intent.article:  # (a pinned source holds no such row either: it has no sources)
         # "What fee may a municipality charge for a housing permit?": asked as text, but what the catalogue
         # knows no source holds, by a clear match; a passage that merely mentions the permit does not answer it
         p.metric, p.reason = metric.metric, "unavailable"

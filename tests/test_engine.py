@@ -476,6 +476,22 @@ def test_a_document_named_by_its_title_is_not_what_is_asked(assistant, question,
     assert 17000 not in values(answer)  # the title's "taakstelling … 2024-II" is not the figure asked
 
 
+def test_a_document_named_by_its_subject_in_english_is_not_what_is_asked(assistant):
+    answer = ask(assistant, "What is the reference number of the 25 April 2024 letter on asylum reception, displaced "
+                            "Ukrainians and the 2024-II housing quota?")
+    assert not answer.answered and "kenmerk" in answer.answer
+
+
+@pytest.mark.parametrize(
+    "text,stripped",
+    [("what is the reference number of the letter on asylum reception displaced ukrainians and the housing quota",
+      "what is the reference number of the letter"),
+     ("what does the letter say on the housing of status holders", None)],  # "say on": no subject clause
+)
+def test_without_subject(assistant, text, stripped):
+    assert assistant.without_subject(text.split()) == (stripped or text)
+
+
 @pytest.mark.parametrize(
     "text,title,run",
     [("aan wie is de brief over de opvang van asielzoekers gericht".split(), "opvang van asielzoekers".split(), (7, 3)),
