@@ -15,6 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from . import render
 from .catalogue import ANSWER_THRESHOLD, Catalogue, MetricMatch, same_words
@@ -31,14 +32,23 @@ from .understand import (DAY, MAX_QUESTION_CHARS, PER_THOUSAND, Period, asks_amo
 
 ANSWER_CACHE_SIZE = 2048
 QUOTED_MARGIN = 0.2  # a figure whose value the question quotes scores at least this above the threshold…
+QUOTED_LEXICAL = 0.4  # …when the question's words name it this well, too
+MIN_NAMING_VALUE = 1000  # a typed number this large names the key figure with that value; a smaller one needs its unit
 ARTICLES = frozenset({"de", "het", "een", "the", "a", "an"})
 DOCUMENT_WORDS = frozenset({"brief", "letter", "nieuwsbericht", "bericht", "item", "document", "kamerbrief"})
 SUBJECT_WORDS = frozenset({"over", "on", "about", "concerning", "regarding", "inzake", "betreffende"})
-MIN_SUBJECT_WORDS, SUBJECT_SHARE = 3, 0.6  # a subject clause names a document when this much of it is its title
-MIN_NAMING_VALUE = 1000  # a typed number this large names the key figure with that value; a smaller one needs its unit
 MIN_TITLE_WORDS = 5  # this many consecutive words of a document's title name that document
-QUOTED_LEXICAL = 0.4  # …when the question's words name it this well, too
+MIN_SUBJECT_WORDS, SUBJECT_SHARE = 3, 0.6  # a subject clause names a document when this much of it is its title
 
+
+class Event(NamedTuple):
+    """A period named by an event: the date fact that names it, its newest day, the grain asked (half, year,
+    or "asked": the figure's own) and the event's words in the question."""
+
+    fact: str
+    day: str
+    grain: str
+    words: str
 
 
 @dataclass
@@ -285,7 +295,7 @@ class Conversation:
         typed_numbers = [m for m in numbers_in_text(typed) if m.kind == "number"]
         intent.typed = [m.value for m in typed_numbers]
         # "hoeveel van de 48.500 statushouders …": a part of the figure whose value is typed is asked
-        parts_asked = [m.value for m in typed_numbers if PART_OF_TYPED().search(typed[:m.start])]
+        parts_asked = [m.value for m in typed_numbers if part_of_typed_cue().search(typed[:m.start])]
         if self.previous is None and not mentions and not intent.periods and not typed_numbers \
                 and not content_words(question):
             # "Hoeveel", "Wat is dat?": a question that names nothing, with nothing before it to go on from
@@ -299,7 +309,7 @@ class Conversation:
             topic = intent.topic = understand(untitled, []).topic or topic  # (a passage must cover that, too)
         event = self.event_of(intent)
         if event is not None:  # the event's words name the period, not the figure asked
-            named = set(words(event[3]))
+            named = set(words(event.words))
             topic = " ".join(w for w in words(topic) if w not in named) or topic
         if intent.context_apart:  # what was, then what is now: the figure asked is the asking sentence's
             topic = understand(asked, mentions).topic or topic
@@ -341,7 +351,7 @@ class Conversation:
         the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods, a.catalogue.sources,
                         a.catalogue.qualifiers)
         if event is not None:
-            the_plan = replace(the_plan, event=event[0])
+            the_plan = replace(the_plan, event=event.fact)
         unplanned = the_plan.kind in {"text", "abstain"} and not the_plan.reason and not intent.asks_text
         if intent.segments and operation_of(intent) not in {None, "product"} and (
                 the_plan.operation or unplanned or operation_of(intent) == "span"):
@@ -384,10 +394,9 @@ class Conversation:
                                  passage=question if answer.answered else "")
         return answer
 
-
-    def event_of(self, intent) -> tuple[str, str, str, str] | None:
-        """(date fact, its newest day, grain, the event's words) for a period named by an event ("het halfjaar
-        waarin de Spreidingswet in werking trad"), if a date fact names the event."""
+    def event_of(self, intent) -> Event | None:
+        """A period named by an event ("het halfjaar waarin de Spreidingswet in werking trad"), if a date fact
+        names the event."""
         clause = event_clause(asked_sentence(intent.question))
         if clause is None:
             return None
@@ -396,11 +405,11 @@ class Conversation:
         fact = next((m.metric.metric for m in side.matches if m.metric.unit == "datum" and not m.excluded
                      and m.metric.table == "kerncijfers" and m.score >= SIDE_THRESHOLD), None)
         days = sorted((f.citation.date, f.value_date) for f in a.tools.kerncijfers(fact) if f.value_date) if fact else []
-        return (fact, days[-1][1], clause[0], clause[1]) if days else None
+        return Event(fact, days[-1][1], clause[0], clause[1]) if days else None
 
-    def event_period(self, event, matches) -> Period:
+    def event_period(self, event: Event, matches) -> Period:
         """The half year or year of the event's day; "toen …": as long as the asked figure's own periods."""
-        _, day, grain, text = event
+        day, grain = event.day, event.grain
         if grain == "asked":  # a quota is per half year (its table, or its key figures' periods)
             top = matches[0].metric if matches else None
             periods = self.assistant.catalogue.periods.get(top.metric, []) if top else []
@@ -408,8 +417,8 @@ class Conversation:
                 period.endswith(("-I", "-II")) for period, _ in periods))
             grain = "half" if halves else "year"
         if grain == "half":
-            return Period("half", f"{day[:4]}-{'I' if int(day[5:7]) <= 6 else 'II'}", text=text)
-        return Period("year", day[:4], text=text)
+            return Period("half", f"{day[:4]}-{'I' if int(day[5:7]) <= 6 else 'II'}", text=event.words)
+        return Period("year", day[:4], text=event.words)
 
     def narrowed(self, question: str, mentions: list[PlaceMention]) -> list[PlaceMention]:
         """After "Bergen kan meerdere plaatsen zijn", "ik bedoel die in Limburg" picks the Bergen in
@@ -460,7 +469,7 @@ def longest_run(text: list[str], title: list[str]) -> tuple[int, int]:
 
 
 @lru_cache(maxsize=1)
-def PART_OF_TYPED() -> re.Pattern:
+def part_of_typed_cue() -> re.Pattern:
     """Ends a text that asks a part of the number typed next: "van de", "van de verwachte", "of the"."""
     cues = "|".join(re.escape(fold(c)) for c in lexicon()["part_of_typed"])
     return re.compile(rf"\b(?:{cues})\s+(?:[a-z]+\s+)?$")

@@ -62,7 +62,8 @@ class Recorder:
 
     def __init__(self, tools, engine_embedder):
         self.calls: list[tuple] = []
-        self.e5_calls, self.e5_ms = 0, 0.0
+        self.embedded: list[tuple[str, float]] = []  # (text, ms) of every e5 query embedding of the turn
+        self.index = tools.index
         query, retrieve = tools.query, tools.retrieve
         query_sig, retrieve_sig = inspect.signature(query), inspect.signature(retrieve)
 
@@ -89,14 +90,20 @@ class Recorder:
                 try:
                     return embed(text)
                 finally:
-                    self.e5_calls += 1
-                    self.e5_ms += (time.perf_counter() - t0) * 1000
+                    self.embedded.append((text, (time.perf_counter() - t0) * 1000))
 
             object.__setattr__(model, "embed_query", timed_embed)
 
     def take(self) -> tuple[list[tuple], int, float]:
-        out = (self.calls, self.e5_calls, self.e5_ms)
-        self.calls, self.e5_calls, self.e5_ms = [], 0, 0.0
+        """The turn's calls, and its own e5 embeddings: not those of a text a retrieval of the turn ranks by (the
+        engine embeds a text question's passage query once, before retrieval, for its catalogue too; the
+        floor's replayed retrieval embeds it again, so it is counted there)."""
+        from assistant.embeddings import MAX_QUERY_CHARS
+
+        ranked = {self.index.dense_query(query)[:MAX_QUERY_CHARS] for kind, query, _ in self.calls if kind == "retrieve"}
+        own = [ms for text, ms in self.embedded if text not in ranked]
+        out = (self.calls, len(own), sum(own))
+        self.calls, self.embedded = [], []
         return out
 
 
