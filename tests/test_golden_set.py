@@ -138,6 +138,7 @@ RATES = {  # a rate with a tolerance -> (numerator, denominator, per): per 1.000
     3.97: (638, 160_640, 1000),  # Enschede's Spreidingswet places (news) per 1.000 of its inhabitants
     2979: (18750 + 17000, 12, 1),  # the 2024 taakstelling (both halves) per month
     5.46: (96000, 17_590_672, 1000),  # the Spreidingswet estimate per 1.000 inhabitants of the Netherlands
+    4.93: (131, 26_571, 1000),  # Westerwolde's Spreidingswet places (news) per 1.000 of its inhabitants
 }
 RATIOS = {**{value: (num, den, 100) for value, (num, den) in SHARES.items()}, **RATES}  # value -> (num, den, per)
 
