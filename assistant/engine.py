@@ -341,7 +341,7 @@ class Conversation:
         typed_wholes = {metric for value in parts_asked for metric in a.tools.metrics_with_value(value)}
         if part_of_typed is None and typed_wholes:  # "hoeveel van de 97.500 plekken zijn voor amv": its part named
             part_of_typed = next((m for m in matches if m.metric.part_of in typed_wholes and not m.excluded
-                                  and m.lexical >= QUOTED_LEXICAL), None)
+                                  and m.metric.table == "kerncijfers" and m.lexical >= QUOTED_LEXICAL), None)
             if part_of_typed is not None:
                 matches = [part_of_typed] + [m for m in matches if m is not part_of_typed]
         if not operation_of(intent) and part_of_typed is None:

@@ -389,7 +389,7 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     text = intent.text
     # "most recent" / "meest recente" asks for the newest statement, not the highest value
     ops_text = text
-    for phrase in lex["now"]:
+    for phrase in [*lex["now"], *lex["collective"]]:
         ops_text = ops_text.replace(padded(phrase), " ")
     intent.operations = {op for op, words in lex["operations"].items() if has_phrase(ops_text, words)}
     if intent.top_n:

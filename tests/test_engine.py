@@ -456,7 +456,8 @@ def test_a_part_of_a_typed_figure_is_its_part(assistant, question, part):
 @pytest.mark.parametrize(
     "question,whole",
     [("Hoeveel van de 48.500 statushouders zijn alleenstaande minderjarigen?", 48500),
-     ("How many of the 17,000 status holders have already been housed?", 17000)],
+     ("How many of the 17,000 status holders have already been housed?", 17000),
+     ("Of the 17,000 status holders in the 2024-II quota, how many are family reunification cases?", 17000)],
 )
 def test_a_part_no_source_splits_off_is_declined_with_the_whole(assistant, question, whole):
     answer = ask(assistant, question)
@@ -597,6 +598,12 @@ def test_a_small_number_of_other_things_does_not_name_a_figure(assistant):
     answer = ask(assistant, "wie moet statushouders huisvesten volgens de huisvestingswet",
                  "en mogen 2 buurgemeentes dat aantal onderling ruilen?")
     assert 2 not in values(answer) and answer.citations[0].section.endswith("Artikel 29")
+
+
+def test_all_municipalities_together_is_the_national_figure_not_a_sum(assistant):
+    answer = ask(assistant, "Hoeveel statushouders moesten alle gemeenten samen gemiddeld per maand huisvesten in de "
+                            "tweede helft van 2024?")
+    assert 17000 in values(answer) and any(abs(c.result - 2833.3) < 0.1 for c in answer.computations)
 
 
 def test_a_count_of_many_does_not_list_them(assistant):
