@@ -227,7 +227,8 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
     if regional and metric.table in PLACE_TABLES and not inherited and named_whole is None:
         counterpart = metric.part_of  # the same figure, nationally (metrics.csv part_of)
         national = next((m for m in matches if m.metric.table in {"kerncijfers", UNAVAILABLE}
-                         and m.metric.metric != counterpart), None)
+                         and m.metric.metric != counterpart  # (a date or a statement is no "how many")
+                         and not (asks_amount(intent.ask) and m.metric.unit in {"datum", FACT})), None)
         if national and national.score - score_of(matches, metric) > NATIONAL_MARGIN:
             # the question is about a figure we hold only nationally (or not at all), asked per place
             p.metric = national.metric.metric

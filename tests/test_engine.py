@@ -606,6 +606,11 @@ def test_all_municipalities_together_is_the_national_figure_not_a_sum(assistant)
     assert 17000 in values(answer) and any(abs(c.result - 2833.3) < 0.1 for c in answer.computations)
 
 
+def test_a_date_is_no_national_answer_to_how_many_per_place(assistant):
+    answer = ask(assistant, "How many Dispersal Act reception places per 1,000 inhabitants does Westerwolde have to provide?")
+    assert answer.answered and 131 in values(answer) and any(c.operation == "share" for c in answer.computations)
+
+
 def test_a_count_of_many_does_not_list_them(assistant):
     assert "Zwolle" not in ask(assistant, "Hoeveel gemeenten zijn er in Nederland?").answer
 
