@@ -889,6 +889,9 @@ def test_the_asking_sentence_gives_the_question_its_shape(assistant):
         # it asks for instruments; "het aantal" and "96.000" only say what they are for
         ("Welke instrumenten zet het kabinet in om te voorkomen dat het aantal benodigde opvangplekken boven de "
          "96.000 uitkomt?", "Capaciteitsraming", ["instroombeheersing"]),
+        # "papieren inleveren" are the law's "gegevens … verstrekt"
+        ("Wie bepaalt eigenlijk hoe iemand een huisvestingsvergunning moet aanvragen en welke papieren hij daarbij "
+         "moet inleveren?", "Artikel 5", ["gegevens"]),
     ],
 )
 def test_text_answers_find_the_passage_in_other_words(assistant, question, section, words):
