@@ -407,7 +407,9 @@ class Executor:
         for f in shown:
             lines.append(self.figure_line(f))
             used.append(f)
-        older = [f for f in figures if f not in shown]
+        # older statements of what is shown (the newest source's statements of other moments are not "eerder")
+        older = [f for f in figures if f not in shown and (any(g.period == f.period for g in shown)
+                                                             or f.citation.date < min(g.citation.date for g in shown))]
         for f in older:
             agrees = any((f.value, f.value_date, self.said(f)) == (g.value, g.value_date, self.said(g)) for g in shown)
             key = "same" if agrees else "older"
@@ -692,7 +694,10 @@ class Executor:
         """Per period (or per date fact) keep the statement of the newest document; asked about
         "nu" or "the most recent", only the newest statement of all."""
         if any(f.value is None for f in figures) or (self.intent.now and figures and not self.plan.periods_asked):
-            newest = max(figures, key=lambda f: f.citation.date)
+            # of the newest source's statements, the latest one of the situation at its date rather than a
+            # forecast ("ca. 108.000 op 10 maart", not "136.000 op 1 januari 2025"; the quota of 2024-II)
+            newest = max(figures, key=lambda f: (f.citation.date, not is_date(f.period) or f.period <= f.citation.date,
+                                                 f.period))
             return [newest]
         shown: dict[str, Figure] = {}
         for f in sorted(figures, key=lambda f: f.citation.date, reverse=True):

@@ -611,6 +611,16 @@ def test_a_date_is_no_national_answer_to_how_many_per_place(assistant):
     assert answer.answered and 131 in values(answer) and any(c.operation == "share" for c in answer.computations)
 
 
+@pytest.mark.parametrize(
+    "question,value,not_said",
+    [("Hoeveel Oekraïense vluchtelingen wonen er op dit moment in ons land?", 108000, "136.000"),
+     ("Wat is de meest recente landelijke taakstelling?", 17000, "Eerder")],
+)
+def test_now_is_the_newest_sources_latest_current_statement(assistant, question, value, not_said):
+    answer = ask(assistant, question)
+    assert [f.value for f in answer.figures] == [value] and not_said not in answer.answer
+
+
 def test_a_count_of_many_does_not_list_them(assistant):
     assert "Zwolle" not in ask(assistant, "Hoeveel gemeenten zijn er in Nederland?").answer
 
