@@ -639,6 +639,10 @@ class Executor:
             if self.plan.reason in {"need_place", "own_place"}:
                 return self._abstain()
             return self.abstain(self.t("no_passage"))
+        if len(passages) == 1:  # a sentence of the same passage that says what the quote leaves out
+            further = self.tools.index.further_quote(passages[0], self.intent.question, expects)
+            if further:
+                passages.append(passages[0].model_copy(update={"quote": further}))
         best = passages[0]
         lines = [self.t("text_intro", title=best.title, section=best.section)]
         shown = set()

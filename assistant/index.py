@@ -50,6 +50,7 @@ DEFINITION_QUESTION = re.compile(
 FORMAT = 3
 RRF_K = 10  # reciprocal-rank-fusion constant; small because a top hit of one ranker should count
 QUOTE_CHARS = 600
+MIN_FURTHER = 2.0  # IDF weight of the question words a further sentence must add (a rare word, or two common ones)
 CAUSED = re.compile(r"(daarom|hierdoor|daardoor|dus|zodoende|therefore|thus|hence)\b")  # the cause came before
 LIST_GOES_ON = (":", ";", ",", " en", " of")  # a quote ending so stops inside its list ("tot: a. …, en")
 # Words a sentence opens with when it goes on from the one before it (anaphora and connectives).
@@ -229,6 +230,7 @@ class Index:
         self._client = None
         self._collection = None
         self._doc_rows: dict[str, np.ndarray] = {}
+        self._by_id: dict[str, dict] = {}  # chunk id → chunk
         self._idf: np.ndarray | None = None
         self._defines: dict[int, set[str]] = {}
         self._instructions: set[int] = set()  # rows of the documents that address the assistant (addressing_rows)
@@ -263,6 +265,7 @@ class Index:
         for i, chunk in enumerate(self.chunks):
             rows.setdefault(chunk["doc_id"], []).append(i)
         self._doc_rows = {doc_id: np.array(ids) for doc_id, ids in rows.items()}
+        self._by_id = {c["chunk_id"]: c for c in self.chunks}
         terms = {i: defined_term(c["text"]) for i, c in enumerate(self.chunks)}
         self._defines = {i: set(self.tokenize(term)) for i, term in terms.items() if term}
         self._instructions = addressing_rows(self.chunks)
@@ -448,6 +451,27 @@ class Index:
             longer = f"{parts[start - 1]} {best}"
             if len(longer) <= QUOTE_CHARS and longer in document:
                 best = longer
+        return best
+
+    def further_quote(self, hit: Citation, question: str, expects: str | None = None) -> str | None:
+        """Another sentence of the quoted passage that says what the quote leaves out: the best of those that
+        contain question words (or their translations) the quote lacks, weighing at least MIN_FURTHER.
+        ("In welke stappen werkt het wetsvoorstel?": the first phase is quoted, the second phase is another
+        sentence of the same passage.)"""
+        chunk = self._by_id.get(hit.chunk_id)
+        if chunk is None:
+            return None
+        groups = self.tokenize.groups(self.spelled(question))
+        said = set(self.tokenize(hit.quote)) | self.tokenize.separable(hit.quote)
+        open_groups = [g for g in groups if not g & said]
+        marks = answer_marks().get(expects or "")
+        best, best_score = None, MIN_FURTHER
+        for part in (p for p in (clean(s) for s in sentences(chunk["text"])) if p and p not in hit.quote):
+            score = self._overlap(set(self.tokenize(part)) | self.tokenize.separable(part), open_groups)
+            if marks is not None and marks.search(_fold(part)):
+                score *= 1 + TYPE_BONUS
+            if score > best_score + 1e-9:
+                best, best_score = part, score
         return best
 
     def _overlap(self, words: set[str], groups: list[set[str]]) -> float:

@@ -621,6 +621,11 @@ def test_now_is_the_newest_sources_latest_current_statement(assistant, question,
     assert [f.value for f in answer.figures] == [value] and not_said not in answer.answer
 
 
+def test_a_further_sentence_only_when_it_adds_what_the_quote_lacks(assistant):
+    hit = assistant.tools.retrieve("Wat is een doorstroomlocatie?", k=1)[0]
+    assert assistant.tools.index.further_quote(hit, "Wat is een doorstroomlocatie?") is None
+
+
 def test_a_count_of_many_does_not_list_them(assistant):
     assert "Zwolle" not in ask(assistant, "Hoeveel gemeenten zijn er in Nederland?").answer
 
@@ -899,6 +904,9 @@ def test_the_asking_sentence_gives_the_question_its_shape(assistant):
         # it asks for instruments; "het aantal" and "96.000" only say what they are for
         ("Welke instrumenten zet het kabinet in om te voorkomen dat het aantal benodigde opvangplekken boven de "
          "96.000 uitkomt?", "Capaciteitsraming", ["instroombeheersing"]),
+        # the best sentence names the regulation; a further sentence of the article gives its term
+        ("Voor welke periode geldt een ministeriële regeling die categorieën woningzoekenden aanwijst wier huisvesting "
+         "bijzondere zorg van rijkswege behoeft?", "Artikel 31", ["twee jaar"]),
         # "papieren inleveren" are the law's "gegevens … verstrekt"
         ("Wie bepaalt eigenlijk hoe iemand een huisvestingsvergunning moet aanvragen en welke papieren hij daarbij "
          "moet inleveren?", "Artikel 5", ["gegevens"]),
