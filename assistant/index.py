@@ -231,6 +231,7 @@ class Index:
         self._collection = None
         self._doc_rows: dict[str, np.ndarray] = {}
         self._by_id: dict[str, dict] = {}  # chunk id → chunk
+        self._sentence_words: dict[str, tuple[list[str], list[set[str]]]] = {}  # chunk id → its sentences, their words
         self._idf: np.ndarray | None = None
         self._defines: dict[int, set[str]] = {}
         self._instructions: set[int] = set()  # rows of the documents that address the assistant (addressing_rows)
@@ -266,6 +267,7 @@ class Index:
             rows.setdefault(chunk["doc_id"], []).append(i)
         self._doc_rows = {doc_id: np.array(ids) for doc_id, ids in rows.items()}
         self._by_id = {c["chunk_id"]: c for c in self.chunks}
+        self._sentence_words: dict[str, tuple[list[str], list[set[str]]]] = {}
         terms = {i: defined_term(c["text"]) for i, c in enumerate(self.chunks)}
         self._defines = {i: set(self.tokenize(term)) for i, term in terms.items() if term}
         self._instructions = addressing_rows(self.chunks)
@@ -421,10 +423,9 @@ class Index:
         so two sentences are joined only where they are adjacent in the document itself.
         """
         marks = answer_marks().get(expects or "")
-        parts = [p for p in (clean(s) for s in sentences(chunk["text"])) if p]
+        parts, words = self._sentences(chunk)
         if not parts:
             return clean(chunk["text"])
-        words = [set(self.tokenize(p)) | self.tokenize.separable(p) for p in parts]
         document = self.documents[chunk["doc_id"]]["normalized"]
         best, best_score, start, last = parts[0], 0.0, 0, 0
         for width in (0, 1):  # single sentences first: a pair must cover strictly more
@@ -466,13 +467,24 @@ class Index:
         open_groups = [g for g in groups if not g & said]
         marks = answer_marks().get(expects or "")
         best, best_score = None, MIN_FURTHER
-        for part in (p for p in (clean(s) for s in sentences(chunk["text"])) if p and p not in hit.quote):
-            score = self._overlap(set(self.tokenize(part)) | self.tokenize.separable(part), open_groups)
+        for part, part_words in zip(*self._sentences(chunk)):
+            if part in hit.quote:
+                continue
+            score = self._overlap(part_words, open_groups)
             if marks is not None and marks.search(_fold(part)):
                 score *= 1 + TYPE_BONUS
             if score > best_score + 1e-9:
                 best, best_score = part, score
         return best
+
+    def _sentences(self, chunk: dict) -> tuple[list[str], list[set[str]]]:
+        """A passage's sentences and the words each holds, read once per passage (quotes read them per question)."""
+        found = self._sentence_words.get(chunk["chunk_id"])
+        if found is None:
+            parts = [p for p in (clean(s) for s in sentences(chunk["text"])) if p]
+            found = self._sentence_words[chunk["chunk_id"]] = (
+                parts, [set(self.tokenize(p)) | self.tokenize.separable(p) for p in parts])
+        return found
 
     def _overlap(self, words: set[str], groups: list[set[str]]) -> float:
         """IDF-weighted count of the question's words (or a translation) found in `words`."""
