@@ -63,6 +63,7 @@ TEXT = {
         "older": "Eerder, in {title} van {date}: {value}.",
         "same": "Zo ook {title} van {date}.",
         "sum_of_gemeenten": "som van de berekende taakstellingen van de gemeenten",
+        "each_art29": "elk ceil(vg × iG / iN) met vg = {vg} en iN = {i_n}",
         "newest": "Dit is de nieuwste bron die ik hierover heb ({date}).",
         "computed": "Berekend, niet officieel: art. 29 Huisvestingswet 2014, ceil(vg × iG / iN).",
         "both_versions": "Het COA publiceerde twee versies van deze opgave; ik toon beide, zonder er een te kiezen.",
@@ -104,6 +105,7 @@ TEXT = {
         "older": "Earlier, in {title} of {date}: {value}.",
         "same": "{title} of {date} says the same.",
         "sum_of_gemeenten": "sum of the computed quotas of its municipalities",
+        "each_art29": "each ceil(vg × iG / iN) with vg = {vg} and iN = {i_n}",
         "newest": "This is the newest source I have on this ({date}).",
         "computed": "Computed, not official: art. 29 Huisvestingswet 2014, ceil(vg × iG / iN).",
         "both_versions": "COA published two versions of this task; both are shown, neither is picked.",
@@ -495,16 +497,25 @@ class Executor:
                                 else self.t("need_place", label=self.label(p.metric)))
         if p.reason == "official_missing" and not any(f.official for f in figures):
             return self.abstain(self.t("official_missing"), figures)
+        formula_inputs: list[Figure] = []
         if any(f.computed for f in figures) and "taakstelling_gemeente" in {p.metric, p.second_metric}:
             lines.append("")
             lines.append(self.t("computed"))
             how = [f"{c.inputs[1].scope} {c.period}: {self.formula_text(c)}" for c in computations if c.operation == "art29"]
-            how += [f"{f.scope} {f.period}: {self.t('sum_of_gemeenten')}" for f in figures if f.computed and f.formula
-                    and f.scope and not any(c.inputs[1].scope == f.scope for c in computations if c.operation == "art29")]
+            summed = [f for f in figures if f.computed and f.formula and f.scope
+                      and not any(c.inputs[1].scope == f.scope for c in computations if c.operation == "art29")]
+            inputs = {f.period: self.tools.national_taakstelling(f.period) for f in summed}
+            nation = self.tools.national_population()
+            how += [f"{f.scope} {f.period}: {self.t('sum_of_gemeenten')}, " + self.t(
+                "each_art29", vg=render.number(inputs[f.period].value, self.lang), i_n=render.number(nation.value, self.lang))
+                for f in summed]
+            # the formula's inputs travel with the answer as the figures they are (each cited)
+            formula_inputs = [*inputs.values(), nation] if summed else []
             lines.append(f"{self.t('how')}: " + "; ".join(how))
         if p.metric in COA_METRICS:
             lines.append(self.t("both_versions"))
         derived = self.place_computations(figures)
+        figures += formula_inputs  # (after the computations over the places' own figures)
         for c in derived:
             name = render.WORDS[self.lang]["computed"]
             shown = render.number(c.result, self.lang) + (" %" if c.unit == "procent" else f" {render.unit(c.unit, self.lang)}")
