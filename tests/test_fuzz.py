@@ -43,6 +43,9 @@ DOMAIN = [
     "1 januari 2025", "1 januari 2026", "medio 2024", "97.500", "9999", "0", "-1", "1e9", "3,14", "50%",
     "1.000.000", "en een jaar later?", "En die van Maastricht?", "volgens de brief van april 2024",
     "What is the housing quota of", "How many reception places", "difference", "Which municipality",
+    "hoeveel van de", "het halfjaar waarin", "toen", "tot welke datum", "transitiekosten", "kenmerk",
+    "de brief van 25 april 2024 over de opvang", "the letter on", "daarna", "En wie betaalt die?", "hoe heten ze",
+    "alle gemeenten samen", "2 buurgemeentes", "kalenderhalfjaar", "both halves of",
     "?", "!", ",", "...",
 ]
 SQL = [
