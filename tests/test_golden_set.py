@@ -117,6 +117,7 @@ DERIVED = {
 DERIVED_DATES = {  # a date a case computes from dates and spans the sources give -> how
     "2027-03-04": "4 maart 2025 (einde RTB volgens de brief) + 2 jaar (transitiekosten te verrekenen tot RTB + 2 jaar)",
     "2024-10-02": "1 januari 2025 (aanvang 2025-I) − 13 weken (art. 29 lid 1: vg bekendgemaakt ten minste dertien weken vooraf)",
+    "2024-04-01": "1 juli 2024 (aanvang 2024-II) − 13 weken (art. 29 lid 1)",
 }
 SHARES = {  # percentage -> (numerator, denominator)
     36.9: (36000, 97500), 8.5: (8140, 96000), 9.3: (1750, 18750), 27.1: (4600, 17000), 85.2: (92000, 108000),
@@ -139,6 +140,8 @@ RATES = {  # a rate with a tolerance -> (numerator, denominator, per): per 1.000
     2979: (18750 + 17000, 12, 1),  # the 2024 taakstelling (both halves) per month
     5.46: (96000, 17_590_672, 1000),  # the Spreidingswet estimate per 1.000 inhabitants of the Netherlands
     4.93: (131, 26_571, 1000),  # Westerwolde's Spreidingswet places (news) per 1.000 of its inhabitants
+    5816.7: (69800, 12, 1),  # the asylum applications forecast for 2024 per month
+    5.99: (719, 119_986, 1000),  # Ede's Spreidingswet places (news) per 1.000 of its inhabitants
 }
 RATIOS = {**{value: (num, den, 100) for value, (num, den) in SHARES.items()}, **RATES}  # value -> (num, den, per)
 
