@@ -367,7 +367,11 @@ class Conversation:
             # "went from 96,000 … to 88,000: what percentage decrease?": the typed values name the figure
             if len(intent.typed) >= 2 and len(quoted) >= len(intent.typed) and quoted[0] in the_plan.catalogue:
                 the_plan = replace(the_plan, kind="kerncijfer", metric=quoted[0], operation=operation_of(intent))
-        if (part_of_typed is None and the_plan.kind == "kerncijfer" and the_plan.metric in typed_wholes
+        # "Hoeveel van de verwachte asielaanvragen zijn nareizigers?": the figure named after "hoeveel van de" is
+        # the whole, whether its value is typed or not (a figure that is itself a part answers as it is)
+        named_whole = the_plan.metric if part_of_opening(intent.ask) and the_plan.metric in a.catalogue.by_key \
+            and not a.catalogue.by_key[the_plan.metric].part_of else None
+        if (part_of_typed is None and the_plan.kind == "kerncijfer" and the_plan.metric in typed_wholes | {named_whole}
                 and not the_plan.operation and asks_amount(intent.ask)):
             # a part of a figure no source splits up: the whole is not the answer, it is what we have
             the_plan = replace(the_plan, kind="abstain", reason="no_part")
@@ -466,6 +470,12 @@ def longest_run(text: list[str], title: list[str]) -> tuple[int, int]:
             if n > best:
                 best, at = n, i
     return at, best
+
+
+def part_of_opening(ask: str) -> bool:
+    """Does the asking sentence open with "hoeveel van de …" / "how many of the …"?"""
+    return any(fold(ask).strip().startswith(f"{q} {c} ") for q in ("hoeveel", "how many", "how much")
+               for c in lexicon()["part_of_typed"])
 
 
 @lru_cache(maxsize=1)

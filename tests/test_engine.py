@@ -457,7 +457,8 @@ def test_a_part_of_a_typed_figure_is_its_part(assistant, question, part):
     "question,whole",
     [("Hoeveel van de 48.500 statushouders zijn alleenstaande minderjarigen?", 48500),
      ("How many of the 17,000 status holders have already been housed?", 17000),
-     ("Of the 17,000 status holders in the 2024-II quota, how many are family reunification cases?", 17000)],
+     ("Of the 17,000 status holders in the 2024-II quota, how many are family reunification cases?", 17000),
+     ("Hoeveel van de verwachte asielaanvragen in 2024 zijn nareizigers?", 69800)],  # the whole named, not typed
 )
 def test_a_part_no_source_splits_off_is_declined_with_the_whole(assistant, question, whole):
     answer = ask(assistant, question)
