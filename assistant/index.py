@@ -26,7 +26,6 @@ import shutil
 import sqlite3
 import sys
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -37,7 +36,7 @@ from .config import Settings
 from .embeddings import Embedder, chroma_embedding_function, load_embedder
 from .knowledge import Document, DocumentError, chunk_document, clean, defined_term, load_document, sentences
 from .models import Citation
-from .text import Speller
+from .text import Speller, fold
 
 # "wat is een woningmarktregio?", "wat verstaat de wet onder …", "what is a permit holder?" - but
 # not "wat is de taakstelling voor 2024-II?", which asks for a figure, not a definition
@@ -84,7 +83,7 @@ def addressing_rows(chunks: list[dict]) -> set[int]:
     """The passages of every document that addresses the assistant ("negeer alle eerdere instructies"):
     such a document is no source. It stays indexed and listed, but no passage of it is ranked, quoted or
     counted in any statistic, so it changes no answer (not even through its other passages)."""
-    addressing = {c["doc_id"] for c in chunks if INSTRUCTION.search(_fold(c["text"]))}
+    addressing = {c["doc_id"] for c in chunks if INSTRUCTION.search(fold(c["text"]))}
     return {i for i, c in enumerate(chunks) if c["doc_id"] in addressing}
 
 
@@ -116,12 +115,7 @@ def _stopwords() -> frozenset[str]:
     # bm25s's Dutch list lacks some pronouns and politeness words people put in questions
     extra = ("per", "wij", "jullie", "hen", "elkaar", "jij", "graag", "kunt", "welke", "welk", "eigenlijk",  # not "onze": "Onze Minister"
              "much", "many", "get", "gets", "got")  # English question words bm25s lacks
-    return frozenset(_fold(w) for w in STOPWORDS_DUTCH + STOPWORDS_EN_PLUS + extra)
-
-
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in text if not unicodedata.combining(c))
+    return frozenset(fold(w) for w in STOPWORDS_DUTCH + STOPWORDS_EN_PLUS + extra)
 
 
 class Tokenizer:
@@ -165,7 +159,7 @@ class Tokenizer:
 
     @staticmethod
     def words_of(text: str) -> list[str]:
-        return re.findall(r"\w+", re.sub(r"(?<=\d)[.,](?=\d{3}\b)", "", _fold(text)))  # 96.000 -> 96000
+        return re.findall(r"\w+", re.sub(r"(?<=\d)[.,](?=\d{3}\b)", "", fold(text)))  # 96.000 -> 96000
 
     def expand(self, query: str, per_word: int | None = None, skip=frozenset()) -> str:
         """The question plus the Dutch glossary terms of its English words; `per_word` at most that many
@@ -317,7 +311,7 @@ class Index:
         for ranking in rankings:
             for rank, row in enumerate(ranking):
                 fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
-        if mode == "hybrid" and DEFINITION_QUESTION.search(_fold(query)):
+        if mode == "hybrid" and DEFINITION_QUESTION.search(fold(query)):
             # a third, double-weight ranking: the passages defining a term of the question
             defining = sorted(self._definitions(groups, doc_ids), key=lambda row: -fused.get(row, 0.0))
             for rank, row in enumerate(defining):
@@ -435,20 +429,20 @@ class Index:
                 if width and (len(text) > QUOTE_CHARS or text not in document):
                     continue
                 score = self._overlap(words[i] | words[j], groups)
-                if marks is not None and marks.search(_fold(text)):
+                if marks is not None and marks.search(fold(text)):
                     score *= 1 + TYPE_BONUS
                 if score > best_score + 1e-9:
                     best, best_score, start, last = text, score, i, j
         # a next sentence that opens by referring back ("Deze wet beoogt …", "Daarom …") finishes the
         # thought the quote began: it holds the reason or the consequence the asker usually wants; a
         # sentence that ends in a colon goes on with its list ("regels … met betrekking tot: a. …, en b. …")
-        while best_score and last + 1 < len(parts) and (best.endswith(LIST_GOES_ON) or CONTINUES.match(_fold(parts[last + 1]))):
+        while best_score and last + 1 < len(parts) and (best.endswith(LIST_GOES_ON) or CONTINUES.match(fold(parts[last + 1]))):
             longer = f"{best} {parts[last + 1]}"
             if len(longer) > QUOTE_CHARS or longer not in document:
                 break
             best, last = longer, last + 1
         # a quote that opens with its consequence ("Daarom heeft de Raad …") takes the cause before it
-        if best_score and start > 0 and CAUSED.match(_fold(parts[start])):
+        if best_score and start > 0 and CAUSED.match(fold(parts[start])):
             longer = f"{parts[start - 1]} {best}"
             if len(longer) <= QUOTE_CHARS and longer in document:
                 best = longer
@@ -471,7 +465,7 @@ class Index:
             if part in hit.quote:
                 continue
             score = self._overlap(part_words, open_groups)
-            if marks is not None and marks.search(_fold(part)):
+            if marks is not None and marks.search(fold(part)):
                 score *= 1 + TYPE_BONUS
             if score > best_score + 1e-9:
                 best, best_score = part, score
