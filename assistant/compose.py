@@ -52,7 +52,6 @@ TEXT = {
         "national_only": "Dit cijfer heb ik alleen landelijk, niet per gemeente, provincie of veiligheidsregio.",
         "no_figure": "Ik heb geen cijfer dat bij deze vraag past.",
         "no_part": "Welk deel daarvan het gevraagde is, staat in geen van de bronnen: zij geven alleen het geheel.",
-        "need_period": "Vanaf welk halfjaar? {label} telt terug vanaf het begin van een kalenderhalfjaar.",
         "start_of": "Aanvang {period}",
         "no_passage": "Ik vind geen passage in de documenten die deze vraag beantwoordt.",
         "catalogue": "cijfers over de opvangbehoefte, de capaciteitsraming, amv, de taakstelling per half jaar (landelijk en per gemeente berekend), inwoners, provincies en veiligheidsregio's, en Oekraïense ontheemden",
@@ -94,7 +93,6 @@ TEXT = {
         "national_only": "I have this figure only for the Netherlands as a whole, not per municipality, province or safety region.",
         "no_figure": "I have no figure that fits this question.",
         "no_part": "None of the sources says which part of it is what you ask about: they give only the whole.",
-        "need_period": "From which half year? {label} counts back from the start of a calendar half year.",
         "start_of": "Start of {period}",
         "no_passage": "I find no passage in the documents that answers this question.",
         "catalogue": "figures on reception capacity needed, the Spreidingswet capacity estimate, unaccompanied minors, the housing quota per half year (national and computed per municipality), inhabitants, provinces and safety regions, and displaced Ukrainians",
@@ -796,13 +794,11 @@ class Executor:
         span = max(self.pinned(self.tools.kerncijfers(p.metric)), key=lambda f: f.citation.date)  # a rule: no period of its own
         relative = p.catalogue[p.metric].relative_to
         sign, anchor = (1 if relative[0] == "+" else -1), relative[1:]
-        if anchor == "start":
-            starts = [pr for pr in p.periods_asked if pr.kind in {"half", "year"}]
-            if not starts:
-                return self.abstain(self.t("need_period", label=self.label(p.metric)), [span])
-            first = f"{starts[0].value[:4]}-{'07' if starts[0].value.endswith('-II') else '01'}-01"
-            days = [Figure(label=self.t("start_of", period=render.period(starts[0].value, self.lang)), value_date=first,
-                           unit="datum", period=starts[0].value, source="question")]
+        if anchor == "start":  # (the planner plans this only for a question that names a half year or year)
+            start = next(pr for pr in p.periods_asked if pr.kind in {"half", "year"})
+            first = f"{start.value[:4]}-{'07' if start.value.endswith('-II') else '01'}-01"
+            days = [Figure(label=self.t("start_of", period=render.period(start.value, self.lang)), value_date=first,
+                           unit="datum", period=start.value, source="question")]
         else:
             days = self.select_figures(anchor)
             if isinstance(days, Answer):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from . import render
-from .catalogue import ANSWER_THRESHOLD, Catalogue, MetricMatch, same_words
+from .catalogue import ANSWER_THRESHOLD, Catalogue, MetricMatch
 from .compose import SIDE_THRESHOLD, TEXT, Executor
 from .config import Settings
 from .grounding import numbers_in_text
@@ -307,7 +307,7 @@ class Conversation:
         untitled = a.without_titles(question)
         if untitled != " ".join(words(question)):  # a document named by its title: what is asked of it is the topic
             topic = intent.topic = understand(untitled, []).topic or topic  # (a passage must cover that, too)
-        event = self.event_of(intent)
+        event = self.event_of(intent, asking_text)
         if event is not None:  # the event's words name the period, not the figure asked
             named = set(words(event.words))
             topic = " ".join(w for w in words(topic) if w not in named) or topic
@@ -330,7 +330,8 @@ class Conversation:
                 replace(m, excluded=True) for m in matches if m.metric is whole]
         # numbers the asker typed that are values of key figures ("the 96,000", "from 96,000 to 88,000")
         quoted = [metric for m in typed_numbers for metric in a.tools.metrics_with_value(m.value)
-                  if m.value >= MIN_NAMING_VALUE or counts_unit(typed[m.end:], a.catalogue.by_key[metric].unit)]
+                  if m.value >= MIN_NAMING_VALUE or counts_unit(typed[m.end:], a.catalogue.by_key[metric].unit,
+                                                                a.catalogue.same)]
         # and dates it types that a source gave for a fact: "Klopt het dat de RTB op 4 maart 2025 afloopt?"
         dated = {metric for p in intent.periods if intent.yes_no and p.kind == "date" and DAY.search(p.text)
                  for metric in a.tools.metrics_with_date(p.value)}
@@ -398,10 +399,10 @@ class Conversation:
                                  passage=question if answer.answered else "")
         return answer
 
-    def event_of(self, intent) -> Event | None:
-        """A period named by an event ("het halfjaar waarin de Spreidingswet in werking trad"), if a date fact
-        names the event."""
-        clause = event_clause(asked_sentence(intent.question))
+    def event_of(self, intent, asking: str) -> Event | None:
+        """A period named by an event ("het halfjaar waarin de Spreidingswet in werking trad", in the `asking`
+        sentence), if a date fact names the event."""
+        clause = event_clause(asking)
         if clause is None:
             return None
         a = self.assistant
@@ -448,14 +449,14 @@ def parts_first(matches: list[MetricMatch], whole: str) -> list[MetricMatch]:
     return matches if part is None else [part, *[m for m in matches if m is not part]]
 
 
-def counts_unit(after: str, unit: str) -> bool:
+def counts_unit(after: str, unit: str, same: dict[str, str]) -> bool:
     """Does a small number typed before `after` count this unit? "2 doorstroomlocaties" counts locaties, "2
-    buurgemeentes" does not: a small number names a figure only with its unit, so many things are two."""
+    buurgemeentes" does not: a small number names a figure only with its unit, so many things are two.
+    `same`: the catalogue's words that mean the same ("plekken" = "plaatsen")."""
     following = re.match(r"\s*([a-z]+)", after)
     if not following or not unit:
         return False
     word, head = following[1], fold(unit).split()[0]
-    same = same_words()
     return word.endswith(head) or same.get(word, word) == same.get(head, head) or stem(word) == stem(head)
 
 
