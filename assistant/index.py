@@ -409,7 +409,8 @@ class Index:
         )
 
     def quote(self, chunk: dict, groups: list[set[str]], expects: str | None = None) -> str:
-        """The sentence, or two adjacent sentences, of the chunk that cover most of the question.
+        """The sentence, or two adjacent sentences, of the chunk that cover most of the question; a
+        passage of at most QUOTE_CHARS that holds any of the question's words, whole.
 
         Coverage counts the question's words (or their translations) weighted by rarity; a sentence
         that gives the kind of answer the question `expects` (a date, a span, a reason …) counts
@@ -421,6 +422,9 @@ class Index:
         if not parts:
             return clean(chunk["text"])
         document = self.documents[chunk["doc_id"]]["normalized"]
+        whole = " ".join(parts)
+        if len(parts) > 1 and len(whole) <= QUOTE_CHARS and whole in document and self._overlap(set().union(*words), groups):
+            return whole  # a short passage is quoted whole: the sentence beside the best one often holds the answer
         best, best_score, start, last = parts[0], 0.0, 0, 0
         for width in (0, 1):  # single sentences first: a pair must cover strictly more
             for i in range(len(parts) - width):

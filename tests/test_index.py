@@ -130,10 +130,25 @@ def test_quote_prefers_sentences_sharing_the_question_words(bundled):
 
 @pytest.mark.parametrize("expects,found", [(None, False), ("reason", True)])
 def test_quote_prefers_a_sentence_with_the_kind_of_answer_asked(bundled, expects, found):
-    # "why …?": the sentence with "Omdat er geen sprake meer is van een acute noodsituatie …"
+    # "why …?": the sentence with "Omdat er geen sprake meer is van een acute noodsituatie …", in a passage
+    # too long to quote whole (the consultation's passage with its shortest neighbour)
+    question = ("Why does the responsibility for receiving refugees from Ukraine move from the mayor to the "
+                "municipal executive under the temporary act?")
+    [c] = bundled.search(question, k=1)
+    chunk = bundled._by_id[c.chunk_id]
+    neighbour = min((other["text"] for other in bundled.chunks if other["doc_id"] == c.doc_id and other is not chunk), key=len)
+    long = {**chunk, "chunk_id": "long", "text": chunk["text"] + "\n\n" + neighbour}
+    assert len(long["text"]) > 600
+    quote = bundled.quote(long, bundled.tokenize.groups(question), expects)
+    assert ("noodsituatie" in quote) is found
+
+
+def test_a_short_passage_is_quoted_whole(bundled):
+    # the passage of 255 characters holds the change and its reason: both are quoted, whatever is expected
     [c] = bundled.search("Why does the responsibility for receiving refugees from Ukraine move from the mayor to the "
-                         "municipal executive under the temporary act?", k=1, expects=expects)
-    assert ("noodsituatie" in c.quote) is found
+                         "municipal executive under the temporary act?", k=1)
+    assert c.quote.startswith("De belangrijkste inhoudelijke wijziging") and "noodsituatie" in c.quote
+    assert c.quote in bundled.documents[c.doc_id]["normalized"]
 
 
 def test_a_separable_verb_is_found_where_the_sentence_splits_it(bundled):
@@ -183,7 +198,8 @@ def test_quote_that_opens_with_daarom_takes_the_cause_before_it(bundled):
 
 def test_quote_keeps_the_list_a_sentence_announces(bundled):
     [c] = bundled.search("Waarover mag de gemeenteraad bij verordening regels geven?", k=1)
-    assert c.quote.endswith("b. wijzigingen in de bestaande woonruimtevoorraad.") and "goedkope woonruimte" in c.quote
+    assert "tot: a. het in gebruik nemen of geven van goedkope woonruimte, en b. wijzigingen in de bestaande " \
+        "woonruimtevoorraad." in c.quote
 
 
 @pytest.mark.parametrize(
