@@ -52,6 +52,7 @@ TEXT = {
         "national_only": "Dit cijfer heb ik alleen landelijk, niet per gemeente, provincie of veiligheidsregio.",
         "no_figure": "Ik heb geen cijfer dat bij deze vraag past.",
         "no_part": "Welk deel daarvan het gevraagde is, staat in geen van de bronnen: zij geven alleen het geheel.",
+        "no_breakdown": "Een uitsplitsing naar {by} staat in geen van de bronnen: zij geven alleen het totaal.",
         "start_of": "Aanvang {period}",
         "no_passage": "Ik vind geen passage in de documenten die deze vraag beantwoordt.",
         "catalogue": "cijfers over de opvangbehoefte, de capaciteitsraming, amv, de taakstelling per half jaar (landelijk en per gemeente berekend), inwoners, provincies en veiligheidsregio's, en Oekraïense ontheemden",
@@ -93,6 +94,7 @@ TEXT = {
         "national_only": "I have this figure only for the Netherlands as a whole, not per municipality, province or safety region.",
         "no_figure": "I have no figure that fits this question.",
         "no_part": "None of the sources says which part of it is what you ask about: they give only the whole.",
+        "no_breakdown": "None of the sources breaks this figure down by {by}: they give only the total.",
         "start_of": "Start of {period}",
         "no_passage": "I find no passage in the documents that answers this question.",
         "catalogue": "figures on reception capacity needed, the Spreidingswet capacity estimate, unaccompanied minors, the housing quota per half year (national and computed per municipality), inhabitants, provinces and safety regions, and displaced Ukrainians",
@@ -332,8 +334,9 @@ class Executor:
             return self.abstain(reason)
         if p.reason == "need_place":
             return self.abstain(self.t("need_place", label=self.label(p.metric)))
-        if p.reason in {"national_only", "no_part"}:
-            return self.abstain(self.t(p.reason), self.dedupe_newest(self.tools.kerncijfers(p.metric)))
+        if p.reason in {"national_only", "no_part", "no_breakdown"}:
+            by = lexicon()["breakdowns"][p.breakdown][self.lang] if p.breakdown else ""
+            return self.abstain(self.t(p.reason, by=by), self.dedupe_newest(self.tools.kerncijfers(p.metric)))
         if p.reason == "no_period":  # a half year we have no taakstelling for
             asked = self.periods_text(p.periods_asked)
             national = [f for f in map(self.tools.national_taakstelling, p.have) if f is not None]

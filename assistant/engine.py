@@ -24,7 +24,7 @@ from .config import Settings
 from .grounding import numbers_in_text
 from .models import Answer, Figure
 from .places import Place, PlaceMention, PlaceResolver
-from .planner import PERIOD_MARGIN, operation_of, plan, with_sides
+from .planner import PERIOD_MARGIN, breakdown_missing, operation_of, plan, with_sides
 from .text import fold, stem, words
 from .tools import Tools
 from .understand import (DAY, MAX_QUESTION_CHARS, PER_THOUSAND, Period, asks_amount, has_phrase, lexicon, normal, padded,
@@ -376,6 +376,11 @@ class Conversation:
                 and not the_plan.operation and asks_amount(intent.ask)):
             # a part of a figure no source splits up: the whole is not the answer, it is what we have
             the_plan = replace(the_plan, kind="abstain", reason="no_part")
+        split = breakdown_missing(intent.text, a.catalogue.by_key.get(the_plan.metric)) \
+            if the_plan.kind in {"kerncijfer", "places", "ranking"} or (the_plan.kind == "text" and asks_amount(intent.ask)) \
+            else None
+        if split is not None:  # "hoeveel zijn er per nationaliteit?": no source splits the figure so
+            the_plan = replace(the_plan, kind="abstain", reason="no_breakdown", breakdown=split)
         if part_of_typed is not None and the_plan.metric == part_of_typed.metric.metric:
             whole = part_of_typed.metric.part_of
             the_plan = replace(the_plan, of_value=(whole, next(v for v in intent.typed

@@ -6,12 +6,14 @@ with which operation, or that the question needs a passage, or that the sources 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from .catalogue import AMBIGUITY_MARGIN, ANSWER_THRESHOLD, Metric, MetricMatch
 from .places import Place
-from .understand import (DAY, Intent, Period, answer_type, asks_amount, asks_who, has_phrase, lexicon, typed_spans,
-                         unit_of_time_asked, wanted_units)
+from .text import words
+from .understand import (DAY, Intent, Period, answer_type, asks_amount, asks_who, has_phrase, lexicon, padded,
+                         typed_spans, unit_of_time_asked, wanted_units)
 
 PLACE_TABLES = {"taakstelling_gemeente", "gemeenten", "coa_provinciale_opgave", "nieuws_cijfers"}
 COA_METRICS = {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}  # the COA task, published in two versions
@@ -70,6 +72,7 @@ class Plan:
     also: list[str] = field(default_factory=list)  # "in welke veiligheidsregio en provincie": the other membership
     span: list[tuple[str | None, str | None]] = field(default_factory=list)  # per side: (date fact, or typed day)
     event: str | None = None  # the date fact whose half year or year is the period asked ("toen de wet inging")
+    breakdown: str | None = None  # "per nationaliteit": a split of the figure no source gives (lexicon breakdowns)
 
 
 def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves: list[str],
@@ -665,3 +668,15 @@ def with_sides(p: Plan, sides: list, operation: str | None, threshold: float) ->
         p.kind, p.metric, p.operation = "kerncijfer", named[0].metric.metric, operation
         p.catalogue.update({m.metric.metric: m.metric for m in named})
     return p
+
+
+def breakdown_missing(text: str, metric: Metric | None) -> str | None:
+    """The split a question asks of a figure ("per nationaliteit", "jonger dan 15") that the figure's
+    catalogue row does not name (lexicon breakdowns): the key of that split, else None."""
+    document = f" {' '.join(words(metric.document))} " if metric is not None else ""
+    for key, split in lexicon()["breakdowns"].items():
+        for cue in split["cues"]:
+            found = re.search(rf"{re.escape(padded(cue))}(\d+ )?", text)
+            if found and found.group(0) not in document:
+                return key
+    return None

@@ -466,6 +466,35 @@ def test_a_part_no_source_splits_off_is_declined_with_the_whole(assistant, quest
 
 
 @pytest.mark.parametrize(
+    "question,whole,by",
+    [("Hoeveel derdelanders uit Oekraïne zijn er per nationaliteit?", 2500, "nationaliteit"),
+     ("How many of the displaced Ukrainians in municipal reception are men and women?", 92000, "sex"),
+     ("Hoeveel statushouders moet Ede in 2024-II huisvesten, uitgesplitst naar leeftijdsgroep?", None, "leeftijd"),
+     ("Hoeveel amv zijn jonger dan 15?", None, "leeftijd")],  # a text plan asking an amount, too
+)
+def test_a_split_no_source_gives_is_declined_with_the_total(assistant, question, whole, by):
+    answer = ask(assistant, question)
+    assert not answer.answered and by in answer.answer
+    assert whole is None or values(answer) == {whole}
+
+
+@pytest.mark.parametrize(
+    "question,split",
+    [(" hoeveel kinderen jonger dan 18 zonder ouders ", None),  # the row names this split: it is the figure
+     (" hoeveel kinderen jonger dan 15 zonder ouders ", "age"),
+     (" hoeveel kinderen zonder ouders per land van herkomst ", "nationality"),
+     (" hoeveel kinderen zonder ouders ", None)],
+)
+def test_a_row_that_names_the_split_answers_it(question, split):
+    from assistant.catalogue import Metric
+    from assistant.planner import breakdown_missing
+
+    amv = Metric("amv", "Amv", "Unaccompanied minors", "kinderen jonger dan 18 zonder ouders", "personen", "kerncijfers",
+                 "nederland", "")
+    assert breakdown_missing(question, amv) == split
+
+
+@pytest.mark.parametrize(
     "question,answered,term",
     [("Aan wie is de brief van 25 april 2024 over de opvang van asielzoekers en Oekraïense ontheemden en de "
       "taakstelling huisvesting statushouders gericht?", True, "corporatiebestuurders"),
