@@ -155,6 +155,12 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         # "In welke veiligheidsregio en in welke provincie ligt Gouda?": both memberships, in one answer
         p.also = [k for k in KIND_WORDS if k != kind and has_phrase(text, KIND_WORDS[k])]
         return p
+    if metric is not None and metric.table == UNAVAILABLE and intent.asks_when and metric.unit not in WHEN_UNITS \
+            and not regional:
+        # "Tot wanneer geldt de Tijdelijke wet …?" is not the count of responses to its consultation, whose
+        # row names the law: a figure we lack of another kind than asked declines nothing; a passage may answer
+        p.kind = "text"
+        return p
     inherited = False
     pinned_elsewhere = intent.pin is not None and metric is not None and not any(
         t == intent.pin.doc_type for t, _ in sources.get(metric.metric, ()))
