@@ -947,6 +947,8 @@ def test_the_asking_sentence_gives_the_question_its_shape(assistant):
         # "papieren inleveren" are the law's "gegevens … verstrekt"
         ("Wie bepaalt eigenlijk hoe iemand een huisvestingsvergunning moet aanvragen en welke papieren hij daarbij "
          "moet inleveren?", "Artikel 5", ["gegevens"]),
+        # a "pand" is the law's "gebouw"; a "huisbaas" is not named where the law forbids the split
+        ("Mag een huisbaas zomaar zijn pand opsplitsen in appartementsrechten?", "Artikel 22", ["appartementsrechten"]),
         # "wat bedoelt de wet met" asks a definition: not the house prices no source gives
         ("Wat bedoelt de wet eigenlijk met de koopprijs van een woning?", "Artikel 1", ["koopprijs"]),
     ],
