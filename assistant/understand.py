@@ -222,7 +222,10 @@ PIN_TYPES = {"brief": "brief", "letter": "brief", "nieuwsbericht": "nieuws", "ni
              "news item": "nieuws", "news": "nieuws", "bericht": "nieuws", "wet": "wet", "law": "wet",
              "huisvestingswet": "wet", "housing act": "wet"}
 ARTICLE = re.compile(r"\b(?:artikel|article|art\.?)\s+(\d+[a-z]?)\b")
-SHIFT = re.compile(r"\b(?:een|1|a|one)\s+(?:jaar|year)\s+(later|eerder|daarna|ervoor|earlier|after|before)\b")
+# "een jaar later", "twee jaar eerder", and tersely "en jaar later": the conversation's period moved
+# ("hoeveel jaar later" asks a span)
+SHIFT = re.compile(r"\b(?<!hoeveel )(?<!many )(?:(een|a|one|\d+|" + "|".join(lexicon()["number_words"]) + r")\s+)?(?:jaar|years?)\s+"
+                   r"(later|eerder|daarna|ervoor|earlier|after|before)\b")
 # "per 1.000 inwoners": a figure relative to the population, per thousand (a share, scaled)
 PER_THOUSAND = re.compile(r"\bper\s+(?:1[.,]?000|duizend|thousand|a thousand)\s+(?:inwoners|inhabitants|residents|mensen|people)\b")
 # "hoe" or "how" with a verb, not with a measure ("hoeveel", "hoe lang", "how many", "how long")
@@ -356,7 +359,9 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
         folded = folded[: article.start()] + " " + folded[article.end():]
     shift = SHIFT.search(folded)
     if shift:
-        intent.shift_years = 1 if shift[1] in ("later", "daarna", "after") else -1
+        count = shift[1] or "een"
+        years = int(count) if count.isdigit() else lex["number_words"].get(count, 1)
+        intent.shift_years = years if shift[2] in ("later", "daarna", "after") else -years
         intent.shift_text = shift.group(0)
         folded = folded[: shift.start()] + " " + folded[shift.end():]  # "jaar" is no topic here
     for phrase in lex["same_year"]:  # "van dat jaar": the conversation's year, taken from the previous turn

@@ -232,6 +232,17 @@ def test_aggregates_and_rankings(assistant, question, expected):
     assert expected in values(ask(assistant, question))
 
 
+@pytest.mark.parametrize(
+    "text,years",
+    [("en een jaar later?", 1), ("en jaar later", 1), ("en twee jaar eerder?", -2), ("and two years later?", 2),
+     ("het jaar daarna", 1), ("Hoeveel jaar later trad de wet in werking?", 0), ("how many years later?", 0)],
+)
+def test_a_shift_of_years(text, years):
+    from assistant.understand import understand
+
+    assert understand(text, []).shift_years == years
+
+
 def test_ranking_per_province_has_a_chart(assistant):
     answer = ask(assistant, "Wat is de taakstelling per provincie in 2024-II?")
     assert answer.chart and len(answer.chart) == 12
@@ -241,6 +252,8 @@ def test_ranking_per_province_has_a_chart(assistant):
     "turns,expected",
     [
         (["Hoeveel opvangplekken zijn er per 1 januari 2025 nodig?", "En een jaar later?"], 133_500),
+        (["Hoeveel opvangplekken zijn er per 1 januari 2025 nodig?", "en jaar later"], 133_500),  # terse
+        (["Hoeveel opvangplekken zijn er per 1 januari 2026 nodig?", "En een jaar eerder?"], 97_500),
         (["Wat is de taakstelling van Rotterdam in 2024-II?", "En die van Maastricht?"], 118),
         (["Wat is de taakstelling van Almere in 2024-II?", "en hoeveel inwoners heeft die gemeente?"], 217_828),
         (["What is the housing quota of Rotterdam in 2024-II?", "and for Maastricht?"], 118),
