@@ -960,6 +960,9 @@ def test_the_asking_sentence_gives_the_question_its_shape(assistant):
         # "papieren inleveren" are the law's "gegevens … verstrekt"
         ("Wie bepaalt eigenlijk hoe iemand een huisvestingsvergunning moet aanvragen en welke papieren hij daarbij "
          "moet inleveren?", "Artikel 5", ["gegevens"]),
+        # may we ignore it? an obligation is asked: the sentence that says "verplicht" is quoted
+        ("Mogen wij een aanwijzing van de minister over de huisvesting van iemand uit een bijzondere groep negeren?",
+         "Artikel 31", ["verplicht aan een aanwijzing gevolg te geven"]),
         # a "pand" is the law's "gebouw"; a "huisbaas" is not named where the law forbids the split
         ("Mag een huisbaas zomaar zijn pand opsplitsen in appartementsrechten?", "Artikel 22", ["appartementsrechten"]),
         # "wat bedoelt de wet met" asks a definition: not the house prices no source gives
