@@ -65,6 +65,8 @@ TEXT = {
         "sum_of_gemeenten": "som van de berekende taakstellingen van de gemeenten",
         "each_art29": "elk ceil(vg × iG / iN) met vg = {vg} en iN = {i_n}",
         "newest": "Dit is de nieuwste bron die ik hierover heb ({date}).",
+        "first_stated": "Zo staat het voor het eerst in mijn bronnen in {title} van {date}.",
+        "first_stated_label": "eerst vermeld",
         "computed": "Berekend, niet officieel: art. 29 Huisvestingswet 2014, ceil(vg × iG / iN).",
         "both_versions": "Het COA publiceerde twee versies van deze opgave; ik toon beide, zonder er een te kiezen.",
         "membership": "{gemeente} ligt in de {kind} {value}.",
@@ -107,6 +109,8 @@ TEXT = {
         "sum_of_gemeenten": "sum of the computed quotas of its municipalities",
         "each_art29": "each ceil(vg × iG / iN) with vg = {vg} and iN = {i_n}",
         "newest": "This is the newest source I have on this ({date}).",
+        "first_stated": "My sources first state it so in {title} of {date}.",
+        "first_stated_label": "first stated",
         "computed": "Computed, not official: art. 29 Huisvestingswet 2014, ceil(vg × iG / iN).",
         "both_versions": "COA published two versions of this task; both are shown, neither is picked.",
         "membership": "{gemeente} lies in the {kind} {value}.",
@@ -422,6 +426,15 @@ class Executor:
             used.append(f)
         if self.intent.now and shown:
             lines.append(self.t("newest", date=render.date(max(f.citation.date for f in shown), self.lang)))
+        if self.intent.announced:  # "sinds wanneer weten we dat …": the first source that states it as it now stands
+            for f in shown:
+                first = self.first_stated(f, figures)
+                lines.append(self.t("first_stated", title=self.doc_title(first),
+                                    date=render.date(first.citation.date, self.lang)) + self.cite(first.citation))
+                used.append(first.model_copy(update={
+                    "label": f"{first.label}: {self.t('first_stated_label')}", "value": None, "unit": "datum",
+                    "value_date": first.citation.date, "period": first.citation.date,
+                    "source": f"documents[{first.citation.doc_id}].date"}))
         if p.alternative is not None:
             alt = self.select_figures(p.alternative, quiet=True)
             if alt and not isinstance(alt, Answer):
@@ -705,6 +718,11 @@ class Executor:
                                     self.dedupe_newest(figures))
             figures = kept
         return figures
+
+    def first_stated(self, shown: Figure, figures: list[Figure]) -> Figure:
+        """Of the statements that say what `shown` says, the one of the oldest source."""
+        same = [f for f in figures if (f.value, f.value_date, self.said(f)) == (shown.value, shown.value_date, self.said(shown))]
+        return min(same or [shown], key=lambda f: f.citation.date)
 
     def dedupe_newest(self, figures: list[Figure]) -> list[Figure]:
         """Per period (or per date fact) keep the statement of the newest document; asked about

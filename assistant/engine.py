@@ -333,8 +333,9 @@ class Conversation:
                   if m.value >= MIN_NAMING_VALUE or counts_unit(typed[m.end:], a.catalogue.by_key[metric].unit,
                                                                 a.catalogue.same)]
         # and dates it types that a source gave for a fact: "Klopt het dat de RTB op 4 maart 2025 afloopt?"
-        dated = {metric for p in intent.periods if intent.yes_no and p.kind == "date" and DAY.search(p.text)
-                 for metric in a.tools.metrics_with_date(p.value)}
+        # (or "Sinds wanneer weten we dat de RTB tot 4 maart 2026 geldt?": that date names the fact)
+        dated = {metric for p in intent.periods if (intent.yes_no or intent.announced) and p.kind == "date"
+                 and DAY.search(p.text) for metric in a.tools.metrics_with_date(p.value)}
         quoted += sorted(dated)
         # "Hoeveel amv-plekken zitten in de raming van 88.000?": a part of the figure whose value is typed,
         # asked for the version that value belongs to

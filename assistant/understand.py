@@ -135,6 +135,7 @@ class Intent:
     followup: bool = False
     part_of: bool = False  # "daarvan": about a part of the previous figure
     now: bool = False
+    announced: bool = False  # "sinds wanneer weten we dat …": when our sources first state it
     span_unit: str | None = None  # "hoeveel maanden tussen X en Y": the unit of the time between two dates
     context_apart: bool = False  # the asking sentence asks about now: the context's periods and numbers do not pin it
     pin: Pin | None = None
@@ -404,6 +405,7 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     if intent.per != 100:
         intent.operations.add("share")
     intent.now = has_phrase(text, lex["now"])
+    intent.announced = has_phrase(intent.ask, lex["announced_cues"])
     if intent.ask != intent.text and has_phrase(intent.ask, lex["now"]):
         # "In 2022 werd gezegd dat het er 50.000 waren. Hoeveel zijn het er nu?": the context says what was,
         # its year and numbers do not pin what is asked about now

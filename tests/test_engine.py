@@ -243,6 +243,20 @@ def test_a_shift_of_years(text, years):
     assert understand(text, []).shift_years == years
 
 
+@pytest.mark.parametrize(
+    "question,fact,first",
+    [("When was it announced that the Temporary Protection Directive is extended until 4 March 2026?",
+      "2026-03-04", "2024-06-25"),
+     # the letter of 25 April 2024 says it too, but the news item of 31 January 2024 said it first
+     ("Sinds wanneer is bekend dat de Spreidingswet op 1 februari 2024 in werking treedt?", "2024-02-01", "2024-01-31")],
+)
+def test_when_our_sources_first_state_a_fact(assistant, question, fact, first):
+    answer = ask(assistant, question)
+    stated = [f for f in answer.figures if f.source and f.source.startswith("documents[")]
+    assert answer.answered and fact in {f.value_date for f in answer.figures}
+    assert [f.value_date for f in stated] == [first] and stated[0].citation.date == first
+
+
 def test_ranking_per_province_has_a_chart(assistant):
     answer = ask(assistant, "Wat is de taakstelling per provincie in 2024-II?")
     assert answer.chart and len(answer.chart) == 12
