@@ -53,11 +53,13 @@ TEXT = {
         "no_figure": "Ik heb geen cijfer dat bij deze vraag past.",
         "no_part": "Welk deel daarvan het gevraagde is, staat in geen van de bronnen: zij geven alleen het geheel.",
         "no_breakdown": "Een uitsplitsing naar {by} staat in geen van de bronnen: zij geven alleen het totaal.",
+        "no_average": "Een gemiddelde staat in geen van de bronnen: zij geven alleen wat hieronder staat.",
         "start_of": "Aanvang {period}",
         "no_passage": "Ik vind geen passage in de documenten die deze vraag beantwoordt.",
         "catalogue": "cijfers over de opvangbehoefte, de capaciteitsraming, amv, de taakstelling per half jaar (landelijk en per gemeente berekend), inwoners, provincies en veiligheidsregio's, en Oekraïense ontheemden",
         "need_place": "Voor {label} heb ik een gemeente, provincie of veiligheidsregio nodig.",
         "no_place_figure": "Voor {places} heb ik geen cijfer over {label}.",
+        "no_place_text": "De documenten noemen hierover geen cijfer voor {places}.",
         "ambiguous": "„{name}” kan meerdere plaatsen zijn: {options}. Ik geef het antwoord voor elk.",
         "also_meant": "Uw vraag kan ook gaan over: {label}.",
         "older": "Eerder, in {title} van {date}: {value}.",
@@ -97,11 +99,13 @@ TEXT = {
         "no_figure": "I have no figure that fits this question.",
         "no_part": "None of the sources says which part of it is what you ask about: they give only the whole.",
         "no_breakdown": "None of the sources breaks this figure down by {by}: they give only the total.",
+        "no_average": "None of the sources gives an average: they give only what is shown below.",
         "start_of": "Start of {period}",
         "no_passage": "I find no passage in the documents that answers this question.",
         "catalogue": "figures on reception capacity needed, the Spreidingswet capacity estimate, unaccompanied minors, the housing quota per half year (national and computed per municipality), inhabitants, provinces and safety regions, and displaced Ukrainians",
         "need_place": "For {label} I need a municipality, province or safety region.",
         "no_place_figure": "I have no figure on {label} for {places}.",
+        "no_place_text": "The documents give no figure on this for {places}.",
         "ambiguous": "“{name}” can mean several places: {options}. I answer for each.",
         "also_meant": "Your question may also be about: {label}.",
         "older": "Earlier, in {title} of {date}: {value}.",
@@ -338,7 +342,7 @@ class Executor:
             return self.abstain(reason)
         if p.reason == "need_place":
             return self.abstain(self.t("need_place", label=self.label(p.metric)))
-        if p.reason in {"national_only", "no_part", "no_breakdown"}:
+        if p.reason in {"national_only", "no_part", "no_breakdown", "no_average"}:
             by = lexicon()["breakdowns"][p.breakdown][self.lang] if p.breakdown else ""
             return self.abstain(self.t(p.reason, by=by), self.dedupe_newest(self.tools.kerncijfers(p.metric)))
         if p.reason == "no_period":  # a half year we have no taakstelling for
@@ -648,6 +652,14 @@ class Executor:
         if passages and has_phrase(self.intent.ask, lexicon()["date_asked"]) \
                 and not any(gives_answer_type(h.quote, "date") for h in passages[:2]):
             passages = []  # "On what date does the pact apply?": a passage that names no date or span does not say it
+        regional = [pl for pl in self.plan.places if pl.kind != "land"]
+        if passages and regional and asks_amount(self.intent.ask) and not any(
+                fold(pl.name) in fold(f"{h.section} {h.quote}") for h in passages[:2] for pl in regional):
+            # "Hoeveel Oekraïners staan er in Fryslân ingeschreven?": a passage with the national number does not say it
+            places = render.either([pl.label(self.lang) for pl in regional], self.lang)
+            lines = [f"{self.t('no_answer')} {self.t('no_place_text', places=places)}", f"{self.t('we_have')}:",
+                     f"> {passages[0].quote}" + self.cite(passages[0])]
+            return self.finish(lines, answered=False, kind="abstain")
         rate = bool(RATE.search(self.intent.ask))
         if passages and asks_amount(self.intent.ask) and not any(
                 states_unit(h.quote, wanted_units(self.intent.ask), rate) for h in passages[:2]):

@@ -377,11 +377,12 @@ class Conversation:
                 and not the_plan.operation and asks_amount(intent.ask)):
             # a part of a figure no source splits up: the whole is not the answer, it is what we have
             the_plan = replace(the_plan, kind="abstain", reason="no_part")
-        split = breakdown_missing(intent.text, a.catalogue.by_key.get(the_plan.metric)) \
-            if the_plan.kind in {"kerncijfer", "places", "ranking"} or (the_plan.kind == "text" and asks_amount(intent.ask)) \
-            else None
+        split = breakdown_missing(intent.text, a.catalogue.by_key.get(the_plan.metric),
+                                  the_plan.kind != "text" or asks_amount(intent.ask)) \
+            if the_plan.kind in {"kerncijfer", "places", "ranking", "text"} else None
         if split is not None:  # "hoeveel zijn er per nationaliteit?": no source splits the figure so
-            the_plan = replace(the_plan, kind="abstain", reason="no_breakdown", breakdown=split)
+            the_plan = replace(the_plan, kind="abstain", reason=lexicon()["breakdowns"][split].get("reason", "no_breakdown"),
+                               breakdown=split)
         if part_of_typed is not None and the_plan.metric == part_of_typed.metric.metric:
             whole = part_of_typed.metric.part_of
             the_plan = replace(the_plan, of_value=(whole, next(v for v in intent.typed

@@ -676,13 +676,22 @@ def with_sides(p: Plan, sides: list, operation: str | None, threshold: float) ->
     return p
 
 
-def breakdown_missing(text: str, metric: Metric | None) -> str | None:
-    """The split a question asks of a figure ("per nationaliteit", "jonger dan 15") that the figure's
-    catalogue row does not name (lexicon breakdowns): the key of that split, else None."""
+def breakdown_missing(text: str, metric: Metric | None, figure_asked: bool = True) -> str | None:
+    """The split a question asks of a figure ("per nationaliteit", "jonger dan 15", "gemiddeld") that the
+    figure's catalogue row does not name (lexicon breakdowns): the key of that split, else None.
+    `figure_asked`: a figure or an amount is asked; else only the splits marked `text` count. An average per
+    unit of time ("gemiddeld per maand") is a rate we compute, no split."""
     document = f" {' '.join(words(metric.document))} " if metric is not None else ""
     for key, split in lexicon()["breakdowns"].items():
-        for cue in split["cues"]:
-            found = re.search(rf"{re.escape(padded(cue))}(\d+ )?", text)
-            if found and found.group(0) not in document:
-                return key
+        if (not figure_asked and not split.get("text")) or (split.get("reason") == "no_average" and unit_of_time_asked(text)):
+            continue
+        cues = [padded(cue) for cue in split["cues"]]
+        for cue in cues:
+            found = re.search(rf"{re.escape(cue)}(\d+ )?", text)
+            if found is None or found.group(0) in document:
+                continue
+            # a row that names the split answers it: by the cue and its number ("jonger dan 18"), or by any cue
+            if found.group(1) is None and any(c in document for c in cues):
+                continue
+            return key
     return None

@@ -497,12 +497,26 @@ def test_a_part_no_source_splits_off_is_declined_with_the_whole(assistant, quest
     [("Hoeveel derdelanders uit Oekraïne zijn er per nationaliteit?", 2500, "nationaliteit"),
      ("How many of the displaced Ukrainians in municipal reception are men and women?", 92000, "sex"),
      ("Hoeveel statushouders moet Ede in 2024-II huisvesten, uitgesplitst naar leeftijdsgroep?", None, "leeftijd"),
-     ("Hoeveel amv zijn jonger dan 15?", None, "leeftijd")],  # a text plan asking an amount, too
+     ("Hoeveel amv zijn jonger dan 15?", None, "leeftijd"),  # a text plan asking an amount, too
+     ("How many displaced Ukrainians in the Netherlands are aged 65 or older?", None, "age"),
+     ("Hoe is de taakstelling van 17.000 verdeeld naar huishoudsamenstelling?", None, "huishoudsamenstelling"),
+     # an average of a figure that is a maximum: not that maximum ("gemiddeld per maand" is a rate we compute)
+     ("Hoe lang blijven statushouders gemiddeld in een doorstroomlocatie?", 12, "gemiddelde")],
 )
 def test_a_split_no_source_gives_is_declined_with_the_total(assistant, question, whole, by):
     answer = ask(assistant, question)
     assert not answer.answered and by in answer.answer
     assert whole is None or values(answer) == {whole}
+
+
+@pytest.mark.parametrize(
+    "question,place",
+    [("Hoeveel Oekraïners staan er in Friesland ingeschreven?", "Friesland"),
+     ("How many of the thirty municipalities interested in a transition location are in North Brabant?", "Noord-Brabant")],
+)
+def test_a_passage_with_a_national_number_does_not_answer_for_a_place(assistant, question, place):
+    answer = ask(assistant, question)
+    assert not answer.answered and place in answer.answer and "> " in answer.answer  # the national passage shown
 
 
 @pytest.mark.parametrize(
