@@ -115,7 +115,10 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         carried = True
     else:
         carried = False
-    if intent.unknown_places and not regional:
+    place_figure = any(m.metric.table in PLACE_TABLES and m.score >= PLACE_THRESHOLD for m in matches[:3])
+    if intent.unknown_places and not regional and not (intent.yes_no and not asks_amount(intent.ask) and not place_figure):
+        # ("Geldt de verlenging ook in Polen?": a rule is asked about a place abroad, not a figure of it, as
+        # in "Heeft Antwerpen een taakstelling?")
         p.reason = "unknown_place"
         return p
     if has_phrase(text, lexicon()["advice_cues"]) or (has_phrase(text, lexicon()["modal_advice_cues"])

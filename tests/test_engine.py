@@ -841,6 +841,7 @@ def test_ambiguity_is_said(assistant, question, names):
         "Hoeveel kost de opvang van één asielzoeker per jaar?",
         "Wat voor weer wordt het morgen in Den Haag?",
         "Hoeveel statushouders heeft Utrecht al gehuisvest?",
+        "Heeft Antwerpen een taakstelling?",  # a yes/no question about a figure of a place we do not know
     ],
 )
 def test_abstains_when_the_sources_do_not_hold_it(assistant, question):
@@ -848,6 +849,13 @@ def test_abstains_when_the_sources_do_not_hold_it(assistant, question):
     assert not answer.answered
     assert "niet in de bronnen" in answer.answer
     assert ungrounded_numbers(answer, [question]) == []
+
+
+def test_a_rule_asked_about_a_place_abroad_is_answered(assistant):
+    # Poland is no place we have figures for, but whether the extension applies there is a rule the news item states
+    answer = ask(assistant, "Does the extension of temporary protection for Ukrainians also apply in Poland, and until "
+                            "what date?")
+    assert answer.answered and "2026-03-04" in {f.value_date for f in answer.figures}
 
 
 def test_text_answer_quotes_its_passage(assistant):
