@@ -33,6 +33,7 @@ UNAVAILABLE_TEXT = 0.75  # a question put as text that matches such a row this c
 FACT = "feit"  # unit of a catalogued statement without a number ("verdeeld naar inwoneraantal …")
 WHEN_UNITS = {"datum", FACT, "jaar", "maanden", "weken", "dagen"}  # what can answer "wanneer": a date, or a span
 OFFICIAL_CUES = ["officiele", "officieel", "official", "bijlage 2", "annex 2", "vastgestelde taakstelling per gemeente"]
+COMPUTE_CUES = ["uitrekenen", "berekenen", "bereken", "reken", "calculate", "compute", "work out", "berekening"]
 UNTIL_CUES = ["tot wanneer", "until when", "geldig tot", "loopt af", "hoe lang", "how long", "expire", "expires",
               "end date", "einddatum", "deadline", "uiterlijk"]
 END_QUALIFIERS = {"tot", "tot en met", "uiterlijk", "vóór", "voor", "before", "until"}
@@ -246,7 +247,8 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
             p.metric = national.metric.metric
             p.reason = "unavailable" if national.metric.table == UNAVAILABLE else "national_only"
             return p
-    if metric.table in PLACE_TABLES and has_phrase(text, OFFICIAL_CUES) and p.metric == "taakstelling_gemeente":
+    if metric.table in PLACE_TABLES and has_phrase(text, OFFICIAL_CUES) and p.metric == "taakstelling_gemeente" \
+            and not has_phrase(text, COMPUTE_CUES):  # "Bijlage 2 ontbreekt. Kun je het toch uitrekenen?": computed is asked
         p.reason = "official_missing"
     if p.metric in {"provincie", "veiligheidsregio"}:
         p.metric = group or p.metric  # "in welke veiligheidsregio ligt …" names the membership asked

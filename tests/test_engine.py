@@ -221,6 +221,18 @@ def test_computed_taakstelling_is_labelled_everywhere(assistant):
 
 
 @pytest.mark.parametrize(
+    "question,answered",
+    [("Wat is de officiële taakstelling van Den Helder in 2024-II?", False),  # Bijlage 2 is not among our sources
+     ("Bijlage 2 met de verdeling per gemeente zit niet bij de brief. Kun je toch uitrekenen hoeveel statushouders Den "
+      "Helder in de tweede helft van 2024 moet huisvesten?", True)],  # computed is what is asked
+)
+def test_the_official_quota_is_declined_unless_a_computation_is_asked(assistant, question, answered):
+    answer = ask(assistant, question)
+    assert answer.answered is answered and (55 in values(answer)) is answered
+    assert all(f.computed and f.official is False for f in answer.figures if f.value == 55)
+
+
+@pytest.mark.parametrize(
     "question,expected",
     [
         ("Hoeveel gemeenten liggen er in Zeeland?", 13),
