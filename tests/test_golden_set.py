@@ -113,11 +113,13 @@ DERIVED = {
     70000: "120.000 GOO-plekken 1-1-2025 − 50.000 (eerste fase 2022)",
     324: "Haarlemmermeer 170 + 154 (art. 29, 2024-I + 2024-II)", 22500: "120.000 GOO-plekken − 97.500 (1-1-2025)",
     666: "Spreidingswet Zaanstad 818 − taakstelling 152 (art. 29, 2024-II)",
+    590: "Spreidingswet Zwolle 717 − taakstelling 127 (art. 29, 2024-II)", 35: "21 + 14 dagen afwezig (de vraag telt ze op)",
 }
 DERIVED_DATES = {  # a date a case computes from dates and spans the sources give -> how
     "2027-03-04": "4 maart 2025 (einde RTB volgens de brief) + 2 jaar (transitiekosten te verrekenen tot RTB + 2 jaar)",
     "2024-10-02": "1 januari 2025 (aanvang 2025-I) − 13 weken (art. 29 lid 1: vg bekendgemaakt ten minste dertien weken vooraf)",
     "2024-04-01": "1 juli 2024 (aanvang 2024-II) − 13 weken (art. 29 lid 1)",
+    "2025-10-02": "1 januari 2026 (aanvang 2026-I) − 13 weken (art. 29 lid 1)",
 }
 SHARES = {  # percentage -> (numerator, denominator)
     36.9: (36000, 97500), 8.5: (8140, 96000), 9.3: (1750, 18750), 27.1: (4600, 17000), 85.2: (92000, 108000),
@@ -142,6 +144,9 @@ RATES = {  # a rate with a tolerance -> (numerator, denominator, per): per 1.000
     4.93: (131, 26_571, 1000),  # Westerwolde's Spreidingswet places (news) per 1.000 of its inhabitants
     5816.7: (69800, 12, 1),  # the asylum applications forecast for 2024 per month
     5.99: (719, 119_986, 1000),  # Ede's Spreidingswet places (news) per 1.000 of its inhabitants
+    5.5: (1988, 361_699, 1000),  # Utrecht's Spreidingswet places (news) per 1.000 of its inhabitants
+    4.54: (2513, 553_417, 1000),  # Den Haag's Spreidingswet places (news) per 1.000 of its inhabitants
+    2335: (28000, 12, 1),  # the net inflow of displaced Ukrainians expected in 2024 per month (2.333, tol 10)
 }
 RATIOS = {**{value: (num, den, 100) for value, (num, den) in SHARES.items()}, **RATES}  # value -> (num, den, per)
 
