@@ -809,6 +809,8 @@ class Executor:
             return []
         others: list[Figure] = []
         for value in self.intent.typed:
+            if any(f.value == value for f in own):
+                continue  # "woongroepen van 12 jongeren": the figure's own value names it, not another figure of 12
             for metric in self.tools.metrics_with_value(value):
                 others += [f for f in self.tools.kerncijfers(metric) if f.value == value and f not in own]
         if p.second_metric:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from .catalogue import AMBIGUITY_MARGIN, ANSWER_THRESHOLD, Metric, MetricMatch
 from .places import Place
-from .text import words
+from .text import DUTCH_STOPWORDS, words
 from .understand import (DAY, Intent, Period, answer_type, asks_amount, asks_who, has_phrase, lexicon, padded,
                          typed_spans, unit_of_time_asked, wanted_units)
 
@@ -323,6 +323,9 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         counts = [m for m in matches[:5] if m.metric.table == "kerncijfers" and m.metric is not metric
                   and " per " not in m.metric.unit and m.metric.unit not in {"datum", FACT, *DURATION_UNITS}
                   and m.score >= ANSWER_THRESHOLD]
+        # a group size divides places of its own kind: the kso need, not the total asylum need, is what 12
+        # jongeren per woongroep divides (the rows that share the most words with the rate's first)
+        counts.sort(key=lambda m: -kinship(m.metric, metric))
         # of those, one with a figure at the asked moment ("de opgave voor 2024-II")
         dated = [m for m in counts if any(pr.matches(per) for pr in intent.periods
                                           for per, _ in (periods or {}).get(m.metric.metric, []))]
@@ -679,6 +682,13 @@ def with_sides(p: Plan, sides: list, operation: str | None, threshold: float) ->
         p.kind, p.metric, p.operation = "kerncijfer", named[0].metric.metric, operation
         p.catalogue.update({m.metric.metric: m.metric for m in named})
     return p
+
+
+def kinship(a: Metric, b: Metric) -> int:
+    """How many content words two catalogue rows share (their labels, synonyms and descriptions)."""
+    def content(m: Metric) -> set[str]:
+        return {w for w in words(m.document) if len(w) > 3 and w not in DUTCH_STOPWORDS}
+    return len(content(a) & content(b))
 
 
 def breakdown_missing(text: str, metric: Metric | None, figure_asked: bool = True) -> str | None:
