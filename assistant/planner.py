@@ -19,6 +19,7 @@ PLACE_TABLES = {"taakstelling_gemeente", "gemeenten", "coa_provinciale_opgave", 
 COA_METRICS = {"coa_provinciale_opgave", "coa_provinciale_opgave_amv"}  # the COA task, published in two versions
 COUNTS = {"aantal_gemeenten", "aantal_provincies", "aantal_veiligheidsregios"}
 COUNTED = {"aantal_provincies": {"provincie"}, "aantal_veiligheidsregios": {"veiligheidsregio"}}  # one per place of its kind
+KIN_WORDS = 3  # words a count shares with a group size's row to be of its kind (the kso need and a kso woonhuis)
 PLACE_THRESHOLD = 0.3  # with a place named, a weaker match on a place-level figure suffices
 SHARE_WHOLES = {"inwoners"}  # a place's figure that another of its figures can be a share of
 RANKABLE = {"taakstelling_gemeente", "inwoners", "aantal_gemeenten", *COA_METRICS}
@@ -320,12 +321,17 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
             and has_phrase(intent.text, lexicon()["need_cues"]):
         # "Hoeveel woongroepen van 12 jongeren zijn nodig voor de 3.900 plekken?": the places the question
         # names, divided by the rate, rounded up
-        counts = [m for m in matches[:5] if m.metric.table == "kerncijfers" and m.metric is not metric
-                  and " per " not in m.metric.unit and m.metric.unit not in {"datum", FACT, *DURATION_UNITS}
-                  and m.score >= ANSWER_THRESHOLD]
+        every = [m for m in matches if m.metric.table == "kerncijfers" and m.metric is not metric
+                 and " per " not in m.metric.unit and m.metric.unit not in {"datum", FACT, "jaar oud", "euro", *DURATION_UNITS}]
+        counts = [m for m in every[:5] if m.score >= ANSWER_THRESHOLD and m in matches[:5]]
         # a group size divides places of its own kind: the kso need, not the total asylum need, is what 12
-        # jongeren per woongroep divides (the rows that share the most words with the rate's first)
+        # jongeren per woongroep divides (the rows that share the most words with the rate's first); named
+        # in the question, or else the closest kin of all ("Hoeveel woonhuizen zijn nodig?")
         counts.sort(key=lambda m: -kinship(m.metric, metric))
+        kin = max(every, key=lambda m: kinship(m.metric, metric), default=None)
+        if kin is not None and kinship(kin.metric, metric) >= KIN_WORDS and (
+                not counts or kinship(counts[0].metric, metric) < KIN_WORDS):
+            counts = [kin]
         # of those, one with a figure at the asked moment ("de opgave voor 2024-II")
         dated = [m for m in counts if any(pr.matches(per) for pr in intent.periods
                                           for per, _ in (periods or {}).get(m.metric.metric, []))]

@@ -132,6 +132,7 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
         # a group size divides places of its own kind (the kso need), not the total asylum need; the size the
         # asker types is that figure's own value, not another figure of 12 (12 months in a doorstroomlocatie)
         ("Hoeveel woongroepen zijn er nodig?", 325),
+        ("Hoeveel woonhuizen zijn nodig?", 975),  # the kso need named nowhere in the question: still its kin
         ("Hoeveel woongroepen van 12 jongeren zijn nodig voor de 3.900 plekken?", 325),
         # a figure asked per a shorter unit of time: a rate per week per day, a year's or half year's total per
         # week or month, divided by the calendar's count (shown)
