@@ -294,7 +294,7 @@ class Executor:
         """The periods asked, as the answer names them: a day written out in the asker's language ("1 January
         2023"), other periods as the question put them ("eind 2022" is not "31 december 2022")."""
         return ", ".join(render.period(pr.value, self.lang) if not pr.text or (pr.kind == "date" and DAY.search(pr.text))
-                         else pr.text for pr in periods)
+                         or pr.text.upper() == pr.value else pr.text for pr in periods)  # "2025-i" is 2025-I
 
     def english(self, f: Figure) -> Figure:
         """The figure's label from the catalogue's English name, keeping the place it is about."""

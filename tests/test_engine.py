@@ -868,6 +868,12 @@ def test_abstains_when_the_sources_do_not_hold_it(assistant, question):
     assert ungrounded_numbers(answer, [question]) == []
 
 
+@pytest.mark.parametrize("question", ["Wat is de taakstelling voor 2025-I?", "wat is de taakstelling voor 2025-i"])
+def test_a_half_year_we_lack_is_named_as_a_half_year(assistant, question):
+    answer = ask(assistant, question)
+    assert not answer.answered and "2025-I (eerste helft 2025)" in answer.answer
+
+
 def test_a_rule_asked_about_a_place_abroad_is_answered(assistant):
     # Poland is no place we have figures for, but whether the extension applies there is a rule the news item states
     answer = ask(assistant, "Does the extension of temporary protection for Ukrainians also apply in Poland, and until "
