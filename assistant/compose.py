@@ -319,6 +319,8 @@ class Executor:
         return self.finish(lines, answered=False, kind="abstain", figures=have)
 
     def run(self) -> Answer:
+        if self.plan.given:  # the conversation's last two figures, combined ("Wat is het verschil?")
+            return self.derived(self.plan.operation, self.plan.given)
         if self.plan.event and self.plan.kind in {"kerncijfer", "places"}:
             # "het halfjaar waarin de Spreidingswet in werking trad": the event's date first, as the reason
             # for the period the figure is given for

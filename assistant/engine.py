@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from . import render
 from .catalogue import ANSWER_THRESHOLD, Catalogue, MetricMatch
-from .compose import SIDE_THRESHOLD, TEXT, Executor
+from .compose import FOLLOW_UP_WORDS, SIDE_THRESHOLD, TEXT, Executor
 from .config import Settings
 from .grounding import numbers_in_text
 from .models import Answer, Figure
@@ -210,6 +210,8 @@ class Conversation:
     # second's), and the first part's sources (numbered on in the second)
     _without: str | None = field(default=None, init=False, repr=False)
     _citations: list = field(default_factory=list, init=False, repr=False)
+    # the figure each of the last two figure answers gave first: "Wat is het verschil?" combines them
+    _answered: list = field(default_factory=list, init=False, repr=False)
 
     def ask(self, question: str) -> Answer:
         start = time.perf_counter()
@@ -390,7 +392,13 @@ class Conversation:
         if the_plan.kind == "text" and the_plan.metric in dated:
             # a date a source gave for this fact, put to the test: the fact answers, newest source first
             the_plan = replace(the_plan, kind="kerncijfer")
+        given = self.earlier_operands(question, intent, mentions, the_plan)
+        if given:  # "Wat is het verschil?" after two figures: those two, computed
+            the_plan = replace(the_plan, kind="kerncijfer", operation=operation_of(intent), given=given)
         answer = Executor(a.tools, intent, the_plan, citations=list(self._citations)).run()
+        main = next((f for f in answer.figures if f.value is not None and f.source != "compute"), None)
+        if answer.answered and answer.kind in {"figure", "table"} and main is not None:
+            self._answered = [*self._answered[-1:], main]
         if answer.kind == "text" and answer.answered:  # the figure a follow-up may still mean stays known
             self.previous = replace(self.previous, passage=question) if self.previous else Turn(None, [], [], passage=question)
         elif the_plan.metric or the_plan.places:
@@ -405,6 +413,20 @@ class Conversation:
             self.previous = Turn(the_plan.metric, the_plan.places, periods, regions,
                                  passage=question if answer.answered else "")
         return answer
+
+    def earlier_operands(self, question: str, intent, mentions, the_plan) -> list[Figure]:
+        """The two figures a bare comparison ("Wat is het verschil?", "Hoeveel procent meer is dat?") is about:
+        the last two figure answers', when the question names no figure, place, period or number of its own."""
+        operation = operation_of(intent)
+        if operation not in {"difference", "growth", "share", "sum"} or the_plan.second_metric or the_plan.sides \
+                or mentions or intent.periods or intent.typed or len(content_words(question)) > FOLLOW_UP_WORDS \
+                or len(self._answered) < 2:
+            return []
+        first, second = self._answered
+        alike = first.unit == second.unit and (first.metric, first.period, first.scope) != (second.metric, second.period, second.scope)
+        if not alike:
+            return []
+        return [second, first] if operation == "share" else [first, second]  # the share: of the whole asked first
 
     def event_of(self, intent, asking: str) -> Event | None:
         """A period named by an event ("het halfjaar waarin de Spreidingswet in werking trad", in the `asking`

@@ -75,6 +75,7 @@ class Plan:
     span: list[tuple[str | None, str | None]] = field(default_factory=list)  # per side: (date fact, or typed day)
     event: str | None = None  # the date fact whose half year or year is the period asked ("toen de wet inging")
     breakdown: str | None = None  # "per nationaliteit": a split of the figure no source gives (lexicon breakdowns)
+    given: list = field(default_factory=list)  # the operands a bare comparison takes from the conversation
 
 
 def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves: list[str],
@@ -106,7 +107,8 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
 
     regional = [pl for pl in p.places if pl.kind != "land"]
     named_region = next((kind for kind, cues in REGION_BACK.items() if has_phrase(text, cues)), None)
-    regions = [pl for pl in (previous.regions if previous is not None else []) if pl.kind == named_region]
+    regions = [pl for pl in (previous.regions if previous is not None else [])
+               if pl.kind == named_region or (named_region is None and has_phrase(text, ANY_REGION_BACK))]
     if not regional and regions:  # "Uit hoeveel gemeenten bestaat die veiligheidsregio?"
         p.places = regional = regions
         carried = True
@@ -365,6 +367,7 @@ REGION_BACK = {  # a region the previous answer named
     "provincie": ["die provincie", "deze provincie", "dezelfde provincie", "that province", "this province",
                   "the same province"],
 }
+ANY_REGION_BACK = ["die regio", "deze regio", "dezelfde regio", "that region", "this region", "the same region"]
 MEMBER_CUES = {
     "gemeente": ["welke gemeenten", "which municipalities", "what municipalities", "noem de gemeenten",
                  "noem alle gemeenten", "alle gemeenten", "lijst van gemeenten", "lijst met gemeenten",

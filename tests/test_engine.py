@@ -250,6 +250,17 @@ def test_aggregates_and_rankings(assistant, question, expected):
 
 
 @pytest.mark.parametrize(
+    "turns,result",
+    [(["Wat is de taakstelling van Zwolle in 2024-II?", "En die van Deventer?", "Wat is het verschil?"], 28),
+     (["Hoeveel plekken zijn nodig op 1 januari 2025?", "En een jaar later?", "Hoeveel procent meer is dat?"], 36.9),
+     (["In welke veiligheidsregio ligt Ede?", "Hoeveel gemeenten heeft die regio?"], 15)],  # "die regio": the one named
+)
+def test_a_bare_follow_up_works_on_the_conversations_figures(assistant, turns, result):
+    answer = ask(assistant, *turns)
+    assert answer.answered and result in values(answer)
+
+
+@pytest.mark.parametrize(
     "text,years",
     [("en een jaar later?", 1), ("en jaar later", 1), ("en twee jaar eerder?", -2), ("and two years later?", 2),
      ("het jaar daarna", 1), ("Hoeveel jaar later trad de wet in werking?", 0), ("how many years later?", 0)],
