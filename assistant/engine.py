@@ -389,9 +389,12 @@ class Conversation:
             whole = part_of_typed.metric.part_of
             the_plan = replace(the_plan, of_value=(whole, next(v for v in intent.typed
                                                               if whole in a.tools.metrics_with_value(v))))
-        if the_plan.kind == "text" and the_plan.metric in dated:
-            # a date a source gave for this fact, put to the test: the fact answers, newest source first
-            the_plan = replace(the_plan, kind="kerncijfer")
+        tested = the_plan.metric if the_plan.metric in dated else \
+            self.previous.metric if self.previous is not None and self.previous.metric in dated else None
+        if the_plan.kind == "text" and tested:
+            # a date a source gave for this fact, put to the test: the fact answers, newest source first (the
+            # fact of the previous answer, when "die" refers to it: "Klopt het dat die eerder tot 4 maart 2025 liep?")
+            the_plan = replace(the_plan, kind="kerncijfer", metric=tested)
         given = self.earlier_operands(question, intent, mentions, the_plan)
         if given:  # "Wat is het verschil?" after two figures: those two, computed
             the_plan = replace(the_plan, kind="kerncijfer", operation=operation_of(intent), given=given)

@@ -253,11 +253,18 @@ def test_aggregates_and_rankings(assistant, question, expected):
     "turns,result",
     [(["Wat is de taakstelling van Zwolle in 2024-II?", "En die van Deventer?", "Wat is het verschil?"], 28),
      (["Hoeveel plekken zijn nodig op 1 januari 2025?", "En een jaar later?", "Hoeveel procent meer is dat?"], 36.9),
-     (["In welke veiligheidsregio ligt Ede?", "Hoeveel gemeenten heeft die regio?"], 15)],  # "die regio": the one named
+     (["In welke veiligheidsregio ligt Ede?", "Hoeveel gemeenten heeft die regio?"], 15),  # "die regio": the one named
+     (["Hoeveel Oekraïners zijn er in Nederland?", "En hoeveel daarvan wonen in de GOO?", "En hoeveel niet?"], 16_000)],
 )
 def test_a_bare_follow_up_works_on_the_conversations_figures(assistant, turns, result):
     answer = ask(assistant, *turns)
     assert answer.answered and result in values(answer)
+
+
+def test_a_date_put_to_the_test_in_a_follow_up_is_the_previous_facts(assistant):
+    answer = ask(assistant, "Tot wanneer geldt de tijdelijke bescherming?", "Klopt het dat die eerder tot 4 maart 2025 liep?")
+    assert answer.answered and ["2026-03-04", "2025-03-04"] == [f.value_date for f in answer.figures][:2]
+    assert "Eerder, in de brief van 25 april 2024: 4 maart 2025" in answer.answer
 
 
 @pytest.mark.parametrize(
