@@ -325,7 +325,7 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         # names, divided by the rate, rounded up
         every = [m for m in matches if m.metric.table == "kerncijfers" and m.metric is not metric
                  and " per " not in m.metric.unit and m.metric.unit not in {"datum", FACT, "jaar oud", "euro", *DURATION_UNITS}]
-        counts = [m for m in every[:5] if m.score >= ANSWER_THRESHOLD and m in matches[:5]]
+        counts = [m for m in every if m in matches[:5] and m.score >= ANSWER_THRESHOLD]
         # a group size divides places of its own kind: the kso need, not the total asylum need, is what 12
         # jongeren per woongroep divides (the rows that share the most words with the rate's first); named
         # in the question, or else the closest kin of all ("Hoeveel woonhuizen zijn nodig?")
