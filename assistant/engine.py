@@ -348,8 +348,12 @@ class Conversation:
                                   and m.metric.table == "kerncijfers" and m.lexical >= QUOTED_LEXICAL), None)
             if part_of_typed is not None:
                 matches = [part_of_typed] + [m for m in matches if m is not part_of_typed]
-        if not operation_of(intent) and part_of_typed is None:
-            matches = quoted_first(matches, set(quoted))
+        # "Hoeveel minder plekken volgens de nieuwe raming van 88.000?": the typed figure against its own earlier
+        # version, not against another figure the words also name
+        revised = quoted[:1] if operation_of(intent) in {"difference", "growth"} and len(intent.typed) == 1 \
+            and has_phrase(intent.text, lexicon()["revision_cues"]) else []
+        if (not operation_of(intent) or revised) and part_of_typed is None:
+            matches = quoted_first(matches, set(revised or quoted))
         if event is not None:
             intent.periods = [self.event_period(event, matches)]
         the_plan = plan(intent, matches, self.previous, a.known_halves, a.catalogue.periods, a.catalogue.sources,
@@ -395,6 +399,8 @@ class Conversation:
             # a date a source gave for this fact, put to the test: the fact answers, newest source first (the
             # fact of the previous answer, when "die" refers to it: "Klopt het dat die eerder tot 4 maart 2025 liep?")
             the_plan = replace(the_plan, kind="kerncijfer", metric=tested)
+        if revised and the_plan.metric == revised[0] and the_plan.kind == "kerncijfer":
+            the_plan = replace(the_plan, operation="growth", second_metric=None)
         given = self.earlier_operands(question, intent, mentions, the_plan)
         if given:  # "Wat is het verschil?" after two figures: those two, computed
             the_plan = replace(the_plan, kind="kerncijfer", operation=operation_of(intent), given=given)

@@ -131,6 +131,8 @@ def test_key_figures_in_peoples_words(assistant, question, expected):
          "small-scale target need?", 1_150),
         # a group size divides places of its own kind (the kso need), not the total asylum need; the size the
         # asker types is that figure's own value, not another figure of 12 (12 months in a doorstroomlocatie)
+        # a typed figure named as a new version is compared with its own earlier version (96.000 → 88.000)
+        ("Hoeveel minder plekken zijn er nodig volgens de nieuwe raming van 88.000?", 8_000),
         ("Hoeveel woongroepen zijn er nodig?", 325),
         ("Hoeveel woonhuizen zijn nodig?", 975),  # the kso need named nowhere in the question: still its kin
         ("Hoeveel woongroepen van 12 jongeren zijn nodig voor de 3.900 plekken?", 325),
