@@ -320,6 +320,11 @@ class Executor:
 
     def run(self) -> Answer:
         if self.plan.given:  # the conversation's last two figures, combined ("Wat is het verschil?")
+            for f in self.plan.given:  # a quota computed by art. 29 rests on vg and the population table, as before
+                if f.official is False:
+                    self.cite(f.citation)
+                    self.cite(self.tools.national_taakstelling(f.period).citation)
+                    self.cite_tables(f.scope_kind or "gemeente")
             return self.derived(self.plan.operation, self.plan.given)
         if self.plan.event and self.plan.kind in {"kerncijfer", "places"}:
             # "het halfjaar waarin de Spreidingswet in werking trad": the event's date first, as the reason

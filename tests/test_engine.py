@@ -263,6 +263,13 @@ def test_a_bare_follow_up_works_on_the_conversations_figures(assistant, turns, r
     assert answer.answered and result in values(answer)
 
 
+def test_a_bare_comparison_of_computed_quotas_cites_what_they_rest_on(assistant):
+    answer = ask(assistant, "Wat is de taakstelling van Zwolle in 2024-II?", "En die van Deventer?", "Wat is het verschil?")
+    assert {"huisvestingswet_2014_versie_2015-10-12", "2024-04-25_brief_opvang_ontheemden_taakstelling",
+            "minvws_dashboard_gemeenten_veiligheidsregio_bevolking"} <= {c.doc_id for c in answer.citations}
+    assert "[3]" in answer.answer
+
+
 def test_a_date_put_to_the_test_in_a_follow_up_is_the_previous_facts(assistant):
     answer = ask(assistant, "Tot wanneer geldt de tijdelijke bescherming?", "Klopt het dat die eerder tot 4 maart 2025 liep?")
     assert answer.answered and ["2026-03-04", "2025-03-04"] == [f.value_date for f in answer.figures][:2]
