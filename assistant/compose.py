@@ -307,10 +307,13 @@ class Executor:
         label = self.label(f.metric) + (f" — {f.scope}" if f.scope and f.scope not in ("Nederland",) and m.table != "kerncijfers" else "")
         return f.model_copy(update={"label": label})
 
-    def abstain(self, reason: str, have: list[Figure] | str = ()) -> Answer:
+    def abstain(self, reason: str, have: list[Figure] | str | Citation = ()) -> Answer:
         """Say plainly that the sources do not answer, and show (with their sources) what they do hold."""
         lines = [f"{self.t('no_answer')} {reason}".strip()]
-        if isinstance(have, str):
+        if isinstance(have, Citation):  # a passage that speaks of it, but does not answer it
+            lines += [f"{self.t('we_have')}:", f"> {have.quote}" + self.cite(have)]
+            have = []
+        elif isinstance(have, str):
             lines.append(f"{self.t('we_have')}: {have}.")
             have = []
         elif have:
@@ -429,7 +432,7 @@ class Executor:
         older = [f for f in figures if f not in shown and (any(g.period == f.period for g in shown)
                                                              or f.citation.date < min(g.citation.date for g in shown))]
         for f in older:
-            agrees = any((f.value, f.value_date, self.said(f)) == (g.value, g.value_date, self.said(g)) for g in shown)
+            agrees = any(self.statement(f) == self.statement(g) for g in shown)
             key = "same" if agrees else "older"
             value = render.figure_value(f, self.lang).replace("**", "") or self.said(f)
             lines.append(self.t(key, title=self.doc_title(f), date=render.date(f.citation.date, self.lang),
@@ -664,9 +667,7 @@ class Executor:
                 fold(pl.name) in fold(f"{h.section} {h.quote}") for h in passages[:2] for pl in regional):
             # "Hoeveel Oekraïners staan er in Fryslân ingeschreven?": a passage with the national number does not say it
             places = render.either([pl.label(self.lang) for pl in regional], self.lang)
-            lines = [f"{self.t('no_answer')} {self.t('no_place_text', places=places)}", f"{self.t('we_have')}:",
-                     f"> {passages[0].quote}" + self.cite(passages[0])]
-            return self.finish(lines, answered=False, kind="abstain")
+            return self.abstain(self.t("no_place_text", places=places), passages[0])
         rate = bool(RATE.search(self.intent.ask))
         if passages and asks_amount(self.intent.ask) and not any(
                 states_unit(h.quote, wanted_units(self.intent.ask), rate) for h in passages[:2]):
@@ -738,9 +739,13 @@ class Executor:
             figures = kept
         return figures
 
+    def statement(self, f: Figure) -> tuple:
+        """What a figure says, whichever source says it: two sources agree when this is the same."""
+        return f.value, f.value_date, self.said(f)
+
     def first_stated(self, shown: Figure, figures: list[Figure]) -> Figure:
         """Of the statements that say what `shown` says, the one of the oldest source."""
-        same = [f for f in figures if (f.value, f.value_date, self.said(f)) == (shown.value, shown.value_date, self.said(shown))]
+        same = [f for f in figures if self.statement(f) == self.statement(shown)]
         return min(same or [shown], key=lambda f: f.citation.date)
 
     def dedupe_newest(self, figures: list[Figure]) -> list[Figure]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from .catalogue import AMBIGUITY_MARGIN, ANSWER_THRESHOLD, Metric, MetricMatch
 from .places import Place
@@ -119,8 +120,9 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         carried = True
     else:
         carried = False
-    place_figure = any(m.metric.table in PLACE_TABLES and m.score >= PLACE_THRESHOLD for m in matches[:3])
-    if intent.unknown_places and not regional and not (intent.yes_no and not asks_amount(intent.ask) and not place_figure):
+    if intent.unknown_places and not regional and not (
+            intent.yes_no and not asks_amount(intent.ask)
+            and not any(m.metric.table in PLACE_TABLES and m.score >= PLACE_THRESHOLD for m in matches[:3])):
         # ("Geldt de verlenging ook in Polen?": a rule is asked about a place abroad, not a figure of it, as
         # in "Heeft Antwerpen een taakstelling?")
         p.reason = "unknown_place"
@@ -695,9 +697,22 @@ def with_sides(p: Plan, sides: list, operation: str | None, threshold: float) ->
 
 def kinship(a: Metric, b: Metric) -> int:
     """How many content words two catalogue rows share (their labels, synonyms and descriptions)."""
-    def content(m: Metric) -> set[str]:
-        return {w for w in words(m.document) if len(w) > 3 and w not in DUTCH_STOPWORDS}
-    return len(content(a) & content(b))
+    return len(_content_words(a) & _content_words(b))
+
+
+@lru_cache(maxsize=512)
+def _content_words(m: Metric) -> frozenset[str]:
+    return frozenset(w for w in words(m.document) if len(w) > 3 and w not in DUTCH_STOPWORDS)
+
+
+@lru_cache(maxsize=1)
+def _breakdown_cues() -> list[tuple[str, dict, list[str], list[re.Pattern]]]:
+    """Per split of the lexicon: its padded cues and, for each, the pattern that also takes the number after it."""
+    out = []
+    for key, split in lexicon()["breakdowns"].items():
+        cues = [padded(cue) for cue in split["cues"]]
+        out.append((key, split, cues, [re.compile(rf"{re.escape(cue)}(\d+ )?") for cue in cues]))
+    return out
 
 
 def breakdown_missing(text: str, metric: Metric | None, figure_asked: bool = True) -> str | None:
@@ -706,12 +721,11 @@ def breakdown_missing(text: str, metric: Metric | None, figure_asked: bool = Tru
     `figure_asked`: a figure or an amount is asked; else only the splits marked `text` count. An average per
     unit of time ("gemiddeld per maand") is a rate we compute, no split."""
     document = f" {' '.join(words(metric.document))} " if metric is not None else ""
-    for key, split in lexicon()["breakdowns"].items():
+    for key, split, cues, patterns in _breakdown_cues():
         if (not figure_asked and not split.get("text")) or (split.get("reason") == "no_average" and unit_of_time_asked(text)):
             continue
-        cues = [padded(cue) for cue in split["cues"]]
-        for cue in cues:
-            found = re.search(rf"{re.escape(cue)}(\d+ )?", text)
+        for pattern in patterns:
+            found = pattern.search(text)
             if found is None or found.group(0) in document:
                 continue
             # a row that names the split answers it: by the cue and its number ("jonger dan 18"), or by any cue
