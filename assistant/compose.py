@@ -30,7 +30,6 @@ POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hol
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
 TEXT_MIN_COVERAGE = 0.5  # share of the question's (IDF-weighted) words a passage must contain
 AGREED_MIN_COVERAGE = 0.35  # …or this much, when BM25 and e5 each rank that passage first
-FOLLOW_UP_WORDS = 3  # a follow-up that refers back with this few words of its own is searched with the one before
 SECOND_PASSAGE_MARGIN = 0.05  # a second passage of the same section, nearly as well covered, is quoted too
 
 TEXT = {
@@ -629,8 +628,9 @@ class Executor:
             return scored, self.covering(scored, both, doc_ids)
 
         covered, passages, named = [], [], []
-        if refers and len(content_words(self.intent.ask)) <= FOLLOW_UP_WORDS:
-            # "En wie betaalt die?": a short follow-up that refers back says too little alone
+        if refers:
+            # "En wie betaalt die?", "Kan het college die bevoegdheid ook aan iemand anders geven?": a follow-up
+            # that refers back says too little alone (or what a passage about something else is also asked)
             covered, passages = together()
         if not passages:
             hits = self.tools.retrieve(self.intent.question, k=12 if self.intent.article else 3, doc_ids=doc_ids,

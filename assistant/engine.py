@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from . import render
 from .catalogue import ANSWER_THRESHOLD, Catalogue, MetricMatch
-from .compose import FOLLOW_UP_WORDS, SIDE_THRESHOLD, TEXT, Executor
+from .compose import SIDE_THRESHOLD, TEXT, Executor
 from .config import Settings
 from .grounding import numbers_in_text
 from .models import Answer, Figure
@@ -38,6 +38,7 @@ ARTICLES = frozenset({"de", "het", "een", "the", "a", "an"})
 DOCUMENT_WORDS = frozenset({"brief", "letter", "nieuwsbericht", "bericht", "item", "document", "kamerbrief"})
 SUBJECT_WORDS = frozenset({"over", "on", "about", "concerning", "regarding", "inzake", "betreffende"})
 MIN_TITLE_WORDS = 5  # this many consecutive words of a document's title name that document
+BARE_WORDS = 3  # a bare comparison ("Wat is het verschil?") names at most this many words of its own
 MIN_SUBJECT_WORDS, SUBJECT_SHARE = 3, 0.6  # a subject clause names a document when this much of it is its title
 
 
@@ -428,7 +429,7 @@ class Conversation:
         the last two figure answers', when the question names no figure, place, period or number of its own."""
         operation = operation_of(intent)
         if operation not in {"difference", "growth", "share", "sum"} or the_plan.second_metric or the_plan.sides \
-                or mentions or intent.periods or intent.typed or len(content_words(question)) > FOLLOW_UP_WORDS \
+                or mentions or intent.periods or intent.typed or len(content_words(question)) > BARE_WORDS \
                 or len(self._answered) < 2:
             return []
         first, second = self._answered

@@ -34,7 +34,7 @@ import numpy as np
 
 from .config import Settings
 from .embeddings import Embedder, chroma_embedding_function, load_embedder
-from .knowledge import Document, DocumentError, chunk_document, clean, defined_term, load_document, sentences
+from .knowledge import Document, DocumentError, chunk_document, clean, defined_term, load_document, load_questions, sentences
 from .models import Citation
 from .text import Speller, fold
 
@@ -45,8 +45,9 @@ DEFINITION_QUESTION = re.compile(
     r"wie (is|zijn) (een|volgens)|what (is|are) (a|an)\b|what does .* mean|meaning|defin)"
 )
 # of a build's files and tokens (2: "samen te voegen" is also "samenvoegen"; 3: documents that address the
-# assistant are out of BM25); part of the fingerprint, so a new format means a rebuild
-FORMAT = 3
+# assistant are out of BM25; 4: BM25 indexes the questions a passage answers with it); part of the fingerprint,
+# so a new format means a rebuild
+FORMAT = 4
 RRF_K = 10  # reciprocal-rank-fusion constant; small because a top hit of one ranker should count
 QUOTE_CHARS = 600
 MIN_FURTHER = 2.0  # IDF weight of the question words a further sentence must add (a rare word, or two common ones)
@@ -195,6 +196,21 @@ def _glossary() -> dict[str, list[str]]:
             for word in english.split():
                 table[word] = dutch.split()
     return table
+
+
+def lexical_text(chunk: dict) -> str:
+    """What BM25 indexes for a chunk: its embedded text and the questions people ask that it answers
+    (knowledge.Asked; doc2query), so a question in their words finds it as well as one in the document's."""
+    return " ".join([chunk["embed_text"], *(asked_words(q) for _, q in chunk.get("asks", ()))])
+
+
+def asked_words(question: str) -> str:
+    """What a question people ask is about: without the words that make it a question ("hoeveel", "mag"),
+    which would otherwise match every question put the same way."""
+    from .understand import frame_words
+
+    frame = frame_words()
+    return " ".join(w for w in Tokenizer.words_of(question) if w not in frame)
 
 
 def passage_text(title: str, section: str, text: str) -> str:
@@ -557,14 +573,18 @@ class Index:
                 record = dataclasses.asdict(chunk)
                 record["embed_text"] = passage_text(doc.title, chunk.section, chunk.text)
                 chunks.append(record)
+        self._attach_questions(chunks, documents, report)
         report.documents, report.chunks = len(docs), len(chunks)
         if not chunks:  # nothing readable: keep serving the last good index
             return report
         name = self.embedder.name if self.embedder else "lexical"
-        content = [(c["chunk_id"], c["embed_text"], c["page"]) for c in chunks]
-        # the tokenizer's stopwords shape the lexical index too: a changed list means a rebuild
-        fingerprint = hashlib.sha256(json.dumps([FORMAT, name, documents, content,
-                                                 sorted(self.tokenize.stopwords)]).encode()).hexdigest()
+        content = [(c["chunk_id"], c["embed_text"], c["page"], c.get("asks")) for c in chunks]
+        # the tokenizer's stopwords and the questions' frame words shape the lexical index too: a changed list
+        # means a rebuild
+        from .understand import frame_words
+
+        fingerprint = hashlib.sha256(json.dumps([FORMAT, name, documents, content, sorted(self.tokenize.stopwords),
+                                                 sorted(frame_words())]).encode()).hexdigest()
         if self.manifest and self.manifest.get("fingerprint") == fingerprint and self._live_ok():
             report.unchanged, report.build = True, self.manifest["build"]
             return report
@@ -574,6 +594,20 @@ class Index:
             vectors = self._vectors([c["embed_text"] for c in chunks], report, progress)
         report.build = self.publish(chunks, documents, vectors, fingerprint, progress)
         return report
+
+    def _attach_questions(self, chunks: list[dict], documents: dict, report: BuildReport):
+        """Each question file entry goes with the passage that holds its anchor, as `asks` (anchor, question)
+        pairs; an anchor no passage of its document holds is reported, and left out."""
+        entries, errors = load_questions(self.settings.questions_dir)
+        report.errors += errors
+        for entry in entries:
+            if entry.doc_id not in documents:
+                continue  # questions about a document that is not indexed (now): nothing to attach to
+            chunk = next((c for c in chunks if c["doc_id"] == entry.doc_id and entry.anchor in clean(c["text"])), None)
+            if chunk is None:
+                report.errors.append(f"questions about {entry.doc_id}: anchor '{entry.anchor[:60]}' is not in the document")
+                continue
+            chunk.setdefault("asks", []).extend([entry.anchor, q] for q in entry.questions)
 
     def publish(self, chunks: list[dict], documents: dict, vectors, fingerprint: str, progress=True) -> str:
         """Write a new build next to the live one, then switch the pointer; returns the build id.
@@ -646,7 +680,7 @@ class Index:
         quarantined = addressing_rows(chunks)
         rows = [i for i in range(len(chunks)) if i not in quarantined]
         bm25 = bm25s.BM25()
-        bm25.index([self.tokenize(chunks[i]["embed_text"]) or [""] for i in rows] or [[""]], show_progress=False)
+        bm25.index([self.tokenize(lexical_text(chunks[i])) or [""] for i in rows] or [[""]], show_progress=False)
         bm25.save(str(build_dir / "bm25"))
         public = [{k: v for k, v in c.items() if k != "embed_text"} for c in chunks]
         data = json.dumps({"documents": documents, "chunks": public, "lexical_rows": rows}, ensure_ascii=False)

