@@ -201,16 +201,9 @@ def _glossary() -> dict[str, list[str]]:
 def lexical_text(chunk: dict) -> str:
     """What BM25 indexes for a chunk: its embedded text and the questions people ask that it answers
     (knowledge.Asked; doc2query), so a question in their words finds it as well as one in the document's."""
+    from .understand import asked_words
+
     return " ".join([chunk["embed_text"], *(asked_words(q) for _, q in chunk.get("asks", ()))])
-
-
-def asked_words(question: str) -> str:
-    """What a question people ask is about: without the words that make it a question ("hoeveel", "mag"),
-    which would otherwise match every question put the same way."""
-    from .understand import frame_words
-
-    frame = frame_words()
-    return " ".join(w for w in Tokenizer.words_of(question) if w not in frame)
 
 
 def passage_text(title: str, section: str, text: str) -> str:

@@ -432,7 +432,7 @@ class Tools:
     @cached_property
     def _asked_stems(self) -> dict[str, list[set[str]]]:
         """Per chunk the stems of each question people ask that it answers (knowledge.Asked)."""
-        from .index import asked_words
+        from .understand import asked_words
 
         idx = self.index
         return {c["chunk_id"]: [set(idx.tokenize(asked_words(q))) for _, q in c["asks"]] for c in idx.chunks if c.get("asks")}

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from .places import PlaceMention
-from .text import fold
+from .text import fold, words
 
 MAX_QUESTION_CHARS = 2000
 ARITHMETIC = ("difference", "growth", "sum", "share", "total", "product")
@@ -189,6 +189,13 @@ def frame_words() -> frozenset[str]:
     """The words that make a sentence a question ("hoeveel", "wanneer", "mag", "kan"), not what it is about."""
     lex = lexicon()
     return frozenset(fold(w) for w in lex["question_words"] + lex["yes_no_openers"] if " " not in w)
+
+
+def asked_words(question: str) -> str:
+    """What a question people ask is about: without the words that make it a question ("hoeveel", "mag"),
+    which would otherwise match every question put the same way (knowledge.Asked, the catalogue's questions)."""
+    frame = frame_words()
+    return " ".join(w for w in words(question) if w not in frame)
 
 
 def content_words(text: str) -> list[str]:

@@ -10,9 +10,10 @@ import pytest
 import yaml
 
 from assistant import Assistant
-from assistant.index import Index, asked_words
+from assistant.index import Index
 from assistant.knowledge import load_questions
 from assistant.text import fold
+from assistant.understand import asked_words
 from test_index import CACHE
 from test_knowledge import WET
 
