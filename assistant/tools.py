@@ -400,25 +400,28 @@ class Tools:
         ordered = sorted(words)  # summed in one order, so a share of exactly a threshold is the same every run
         total = sum(weight(w) for w in ordered) or 1.0
 
-        def found_in(passage: set[str]) -> float:
+        # by the word as written: stems collide ("wonen" and "woning" are both "woon")
+        same_words = [(self._same_words[word], set(self.index.tokenize(word)))
+                      for word in fold(question).split() if word in self._same_words]
+        forms = {w: self.index.tokenize.verb_forms(w) for w in words}
+
+        def found_in(passage: set[str]) -> set[str]:
+            """The question's words that `passage` says; of a union, the union of what each part says."""
             # Dutch writes one word where the question may write two ("bekend gemaakt" / "bekendgemaakte"),
             # and says the same thing in other words ("begin" / "aanvang", lexicon same_words)
             joined = {w for a, b in zip(tokens, tokens[1:]) if a + b in passage for w in (a, b)}
-            # by the word as written: stems collide ("wonen" and "woning" are both "woon")
-            same = {stem for word in fold(question).split() if word in self._same_words
-                    for stem in self.index.tokenize(word) if self._same_words[word] & passage}
-            verbs = {w for w in words if self.index.tokenize.verb_forms(w) & passage}  # "stelt" ~ "stellen"
+            same = {stem for others, stems in same_words if others & passage for stem in stems}
+            verbs = {w for w in words if forms[w] & passage}  # "stelt" ~ "stellen"
             # the head of a compound: "halfjaar" is said by "kalenderhalfjaar"
             heads = {w for w in words - passage if len(w) >= 5 and any(p.endswith(w) for p in passage)}
             # and the other way: "huisvestingsverordening" is about the passage's "verordening"
             heads |= {w for w in words - passage if any(len(p) >= 6 and w.endswith(p) for p in passage)}
-            said = passage | joined | same | verbs | heads
-            found = sum(weight(w) for w in ordered if w in said)
             # a word (English, or a Dutch synonym) is found when one of its own glossary terms is in the passage
-            found += sum(weight(w) for w in ordered if w not in said and translated.get(w, set()) & passage)
-            return found
+            glossed = {w for w in words if translated.get(w, set()) & passage}
+            return words & (passage | joined | same | verbs | heads | glossed)
 
-        found = own = found_in(passage)
+        said = found_in(passage)
+        found = own = sum(weight(w) for w in ordered if w in said)
         if not quote_only:
             # the words that a question people ask about the passage adds count by how much of that question
             # is asked (the square root of its IDF-weighted share): a question that shares a few words with
@@ -426,7 +429,8 @@ class Tools:
             for asked in self._asked_stems.get(hit.chunk_id, ()):
                 if asked & words:
                     match = sum(idf.get(w, unseen) for w in asked & words) / (sum(idf.get(w, unseen) for w in asked) or 1.0)
-                    found = max(found, own + math.sqrt(match) * (found_in(passage | asked) - own))
+                    added = found_in(asked) - said
+                    found = max(found, own + math.sqrt(match) * sum(weight(w) for w in ordered if w in added))
         return round(min(1.0, found / total), 9)
 
     @cached_property
