@@ -72,9 +72,10 @@ class Chunk:
 class Asked:
     """Questions people ask that one sentence of a document answers, found by a verbatim phrase of it.
 
-    The documents say "woonruimte … onttrekken", people ask "mag ik een pand in kamers opdelen?": the
-    index matches a question to these as well as to the passage's own words (doc2query). They hold
-    no answer, only where it stands; written from the documents, never from evaluation cases.
+    The law says "van zelfstandige in onzelfstandige woonruimte om te zetten", people ask "mag ik een pand
+    in kamers opdelen?": the index matches a question to these as well as to the passage's own words
+    (doc2query). They hold no answer, only where it stands; written from the documents, never from
+    evaluation cases.
     """
 
     doc_id: str

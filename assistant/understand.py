@@ -193,7 +193,7 @@ def frame_words() -> frozenset[str]:
 
 def asked_words(question: str) -> str:
     """What a question people ask is about: without the words that make it a question ("hoeveel", "mag"),
-    which would otherwise match every question put the same way (knowledge.Asked, the catalogue's questions)."""
+    which would otherwise match every question put the same way (knowledge.Asked)."""
     frame = frame_words()
     return " ".join(w for w in words(question) if w not in frame)
 
