@@ -29,10 +29,11 @@ ACCURACY = {"dev": 1.0, "test": 0.97}  # release target: figure and citation acc
 # Rounds 16-17 (185 cases, measured fresh before any tuning) and the seventh session: dev 94.2/90.0/100 %,
 # test 75.2/75.2/63.8 %; on the whole test set the session start passes 529 of 850 cases, its end 532.
 # The eighth session (the questions the passages answer, knowledge/questions/; no new cases): dev
-# 94.2/91.0/100 %, test 76.3/79.4/63.2 %; the whole test set 532 → 551 of 850.
+# 94.2/91.0/100 %, test 76.3/79.4/63.2 %; the whole test set 532 → 551 of 850. Round 18 (112 cases, fresh:
+# 63 at the session's start code, 64 at its end) joined after that: dev 93.6/90.1/99.5 %, test 76.2/78.4/62.0 %.
 FLOOR = {
-    "dev": {"figure_accuracy": 0.94, "citation_accuracy": 0.905, "abstention_recall": 0.98},
-    "test": {"figure_accuracy": 0.75, "citation_accuracy": 0.79, "abstention_recall": 0.63},
+    "dev": {"figure_accuracy": 0.935, "citation_accuracy": 0.90, "abstention_recall": 0.98},
+    "test": {"figure_accuracy": 0.76, "citation_accuracy": 0.78, "abstention_recall": 0.62},
 }
 NOT_YET = {  # release targets the engine does not meet yet (dev abstention recall is met: 100 %)
     ("figure_accuracy", "dev"), ("figure_accuracy", "test"), ("citation_accuracy", "dev"),

@@ -77,6 +77,7 @@ VG = {"2024-I": 18750, "2024-II": 17000}  # the letter, § 2
 
 # Derived answers: value -> the computation over figures of the letter / tables it stands for.
 DERIVED = {
+    314: "24 maart 2023 (wetsvoorstel naar de Tweede Kamer) → 1 februari 2024 (inwerkingtreding Spreidingswet), in dagen",
     36000: "133.500 − 97.500", 1500: "97.500 − 96.000", 37500: "133.500 − 96.000", 5200: "9.500 − 4.300",
     87860: "96.000 − 8.140", 35750: "18.750 + 17.000", 1750: "18.750 − 17.000", 25150: "18.750 + 6.400",
     700: "4.600 − 3.900", 28080: "540 × 52", 8_600_000: "6,2 + 2,4 miljoen", 6_200_000: "6,2 miljoen",
@@ -120,6 +121,7 @@ DERIVED_DATES = {  # a date a case computes from dates and spans the sources giv
     "2024-10-02": "1 januari 2025 (aanvang 2025-I) − 13 weken (art. 29 lid 1: vg bekendgemaakt ten minste dertien weken vooraf)",
     "2024-04-01": "1 juli 2024 (aanvang 2024-II) − 13 weken (art. 29 lid 1)",
     "2025-10-02": "1 januari 2026 (aanvang 2026-I) − 13 weken (art. 29 lid 1)",
+    "2025-04-01": "1 juli 2025 (aanvang 2025-II) − 13 weken (art. 29 lid 1)",
 }
 SHARES = {  # percentage -> (numerator, denominator)
     36.9: (36000, 97500), 8.5: (8140, 96000), 9.3: (1750, 18750), 27.1: (4600, 17000), 85.2: (92000, 108000),
