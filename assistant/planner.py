@@ -135,8 +135,11 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
     if intent.yes_no and asks and asks[0] in lexicon()["future_openers"] and has_phrase(intent.ask, lexicon()["again_words"]):
         p.reason = "prediction"  # "Will it be extended again?": what will be decided is in no source
         return p
-    ranking = bool({"highest", "lowest", "per_group"} & intent.operations) or intent.top_n is not None
     group = group_cue(text)
+    # "Het COA verdeelde de plekken per provincie. Hoeveel voor Drenthe?": a split per provincie with one
+    # provincie named asks for that one's figure, not the list
+    per_group = "per_group" in intent.operations and not any(pl.kind == group for pl in regional)
+    ranking = bool({"highest", "lowest"} & intent.operations) or per_group or intent.top_n is not None
 
     metric = choose_metric(intent, matches, regional, ranking, periods, sources, qualifiers)
     if regional and metric is not None and metric.metric in SHARE_WHOLES and operation_of(intent) == "share":

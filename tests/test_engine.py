@@ -306,6 +306,18 @@ def test_ranking_per_province_has_a_chart(assistant):
     assert answer.chart and len(answer.chart) == 12
 
 
+@pytest.mark.parametrize("question, place, values_", [
+    ("Het COA had een verdeling van opvangplekken per provincie per 1 januari 2024. Hoeveel plekken stonden "
+     "daarin voor Drenthe?", "Drenthe", {3533, 3553}),
+    ("What is the housing quota per province for Zeeland in 2024-II?", "Zeeland", None),
+])
+def test_a_split_per_group_that_names_one_of_the_group_asks_for_that_one(assistant, question, place, values_):
+    answer = ask(assistant, question)  # not the highest of the group ("Zuid-Holland"), nor a list of all twelve
+    assert answer.answered and {f.scope for f in answer.figures} - {"Nederland"} == {place}
+    if values_:
+        assert {f.value for f in answer.figures} == values_
+
+
 @pytest.mark.parametrize(
     "turns,expected",
     [
