@@ -588,10 +588,22 @@ _ABBREVIATIONS = {
 }
 
 
+def _joined_lines(text: str) -> list[str]:
+    """The text's lines, a line that ends mid-sentence joined with the next that goes on in lower case
+    ("… in het geval de jongere kiest" / "voor verlengde opvang."); a list item stays a line of its own."""
+    lines: list[str] = []
+    for line in re.split(r"\n+", text):
+        if lines and not _TERMINAL.search(lines[-1]) and re.match(r"[a-zà-ÿ]", line.lstrip()) and not _ITEM.match(line):
+            lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
+        else:
+            lines.append(line)
+    return lines
+
+
 def sentences(text: str) -> list[str]:
     """Split raw text into sentences (and list items); Dutch abbreviations do not end one."""
     out = []
-    for line in re.split(r"\n+", text):
+    for line in _joined_lines(text):
         start = 0
         for m in re.finditer(r"[.!?](?:<sup>[^<]*</sup>|\*+|[)\"'”’])*\s+(?=[\"'“‘(*]*[A-ZÀ-Ý])", line):
             word = re.search(r"([\w.]+)[.!?]\W*$", line[start : m.start() + 1])

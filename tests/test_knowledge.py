@@ -333,3 +333,16 @@ def test_each_definition_of_a_definitions_list_is_a_passage():
     assert chunks[0].text.startswith("1.  In deze wet") and "verstaan onder:\n\na.  *huishoudinkomen:*" in chunks[0].text
     # a short list (art. 29: vg, iG, iN) stays together with its article text
     assert sum(c.section.endswith("Artikel 29") for c in chunks_of(WET)) == 2
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a page break (and the footnote moved out of it) inside a sentence of the letter
+    ("in het geval de jongere kiest\nvoor verlengde opvang. Vanaf dat moment zijn gemeenten verantwoordelijk.",
+     ["in het geval de jongere kiest voor verlengde opvang.", "Vanaf dat moment zijn gemeenten verantwoordelijk."]),
+    # a list stays a list: its items are lines of their own
+    ("verboden om zonder vergunning:\na. te onttrekken;\nb. samen te voegen.",
+     ["verboden om zonder vergunning:", "a. te onttrekken;", "b. samen te voegen."]),
+    ("Een zin zonder punt\nEen nieuwe regel", ["Een zin zonder punt", "Een nieuwe regel"]),
+])
+def test_a_sentence_broken_over_lines_is_one_sentence(text, expected):
+    assert sentences(text) == expected
