@@ -63,6 +63,8 @@ SEPARABLE = frozenset("aan af bekend bij door in mee na om op over terug toe uit
                       "kwijt open dicht ter beschikbaar".split())
 DENSE_TERMS = 2  # Dutch terms per English word in the embedded query: enough to bridge the languages, and short
 TYPE_BONUS = 0.5  # how much more a sentence with the kind of answer asked counts in quote choice
+ASKED_MATCH = 0.4  # a question and one people ask about a passage say this much of each other (F1)…
+ASKED_BONUS = 0.5  # …and the sentence that answers theirs counts this much more in quote choice
 
 
 @functools.lru_cache(maxsize=1)
@@ -235,6 +237,7 @@ class Index:
         self._doc_rows: dict[str, np.ndarray] = {}
         self._by_id: dict[str, dict] = {}  # chunk id → chunk
         self._sentence_words: dict[str, tuple[list[str], list[set[str]]]] = {}  # chunk id → its sentences, their words
+        self._asked: dict[str, list[tuple[str, set[str]]]] = {}  # chunk id → its asked questions' anchors and words
         self._idf: np.ndarray | None = None
         self._defines: dict[int, set[str]] = {}
         self._instructions: set[int] = set()  # rows of the documents that address the assistant (addressing_rows)
@@ -271,6 +274,7 @@ class Index:
         self._doc_rows = {doc_id: np.array(ids) for doc_id, ids in rows.items()}
         self._by_id = {c["chunk_id"]: c for c in self.chunks}
         self._sentence_words: dict[str, tuple[list[str], list[set[str]]]] = {}
+        self._asked = {}
         terms = {i: defined_term(c["text"]) for i, c in enumerate(self.chunks)}
         self._defines = {i: set(self.tokenize(term)) for i, term in terms.items() if term}
         self._instructions = addressing_rows(self.chunks)
@@ -423,8 +427,9 @@ class Index:
 
         Coverage counts the question's words (or their translations) weighted by rarity; a sentence
         that gives the kind of answer the question `expects` (a date, a span, a reason …) counts
-        TYPE_BONUS more. Only text that stands verbatim in the document is returned (CONVENTIONS.md),
-        so two sentences are joined only where they are adjacent in the document itself.
+        TYPE_BONUS more; a sentence that answers a question people ask about the passage (knowledge.Asked)
+        that is like this one, ASKED_BONUS more. Only text that stands verbatim in the document is returned
+        (CONVENTIONS.md), so two sentences are joined only where they are adjacent in the document itself.
         """
         marks = answer_marks().get(expects or "")
         parts, words = self._sentences(chunk)
@@ -435,6 +440,7 @@ class Index:
         if len(parts) > 1 and len(whole) <= QUOTE_CHARS and whole in document and self._overlap(set().union(*words), groups):
             return whole  # a short passage is quoted whole: the sentence beside the best one often holds the answer
         best, best_score, start, last = parts[0], 0.0, 0, 0
+        anchors = self.asked_anchors(chunk, groups)
         for width in (0, 1):  # single sentences first: a pair must cover strictly more
             for i in range(len(parts) - width):
                 j = i + width
@@ -442,8 +448,11 @@ class Index:
                 if width and (len(text) > QUOTE_CHARS or text not in document):
                     continue
                 score = self._overlap(words[i] | words[j], groups)
-                if marks is not None and marks.search(fold(text)):
+                typed = marks is not None and marks.search(fold(text))
+                if typed:
                     score *= 1 + TYPE_BONUS
+                if any(a in text for a in anchors) and (marks is None or typed):  # and of the kind asked, if one is
+                    score *= 1 + ASKED_BONUS
                 if score > best_score + 1e-9:
                     best, best_score, start, last = text, score, i, j
         # a next sentence that opens by referring back ("Deze wet beoogt …", "Daarom …") finishes the
@@ -460,6 +469,29 @@ class Index:
             if len(longer) <= QUOTE_CHARS and longer in document:
                 best = longer
         return best
+
+    def asked_anchors(self, chunk: dict, groups: list[set[str]]) -> set[str]:
+        """The anchors of the questions people ask about this passage that are like the question (IDF-weighted
+        F1 of their words at least ASKED_MATCH): their sentences are the ones they wanted (knowledge.Asked)."""
+        from .understand import asked_words
+
+        asked = self._asked.get(chunk["chunk_id"])
+        if asked is None:
+            asked = self._asked[chunk["chunk_id"]] = [(a, set(self.tokenize(asked_words(q)))) for a, q in chunk.get("asks", ())]
+        vocab, idf = self._bm25.vocab_dict, self._idf
+        question = sum(max(idf[vocab[w]] if w in vocab else 1.0 for w in group) for group in groups if group)
+        found = set()
+        for anchor, words in asked:
+            shared = self._overlap(words, groups)
+            total = sum(idf[vocab[w]] if w in vocab else 1.0 for w in words)
+            if not (shared and total and question):
+                continue
+            # both ways: how much of their question is asked, and how much of the question theirs says
+            # ("… eerste helft van 2024" is not the question about the second half)
+            of_theirs, of_ours = shared / total, shared / question
+            if 2 * of_theirs * of_ours / (of_theirs + of_ours) >= ASKED_MATCH:
+                found.add(anchor)
+        return found
 
     def further_quote(self, hit: Citation, question: str, expects: str | None = None) -> str | None:
         """Another sentence of the quoted passage that says what the quote leaves out: the best of those that

@@ -110,3 +110,13 @@ def test_an_asked_question_counts_by_how_much_of_it_is_asked(settings, tmp_path)
     # one word of the asked question, in a question about something else: a little more, not covered
     other = "Hoeveel kangoeroewoningen zijn er in Zeeland gebouwd?"
     assert plain.coverage(other, hit) < with_row.coverage(other, hit) < 0.5
+
+
+def test_the_quote_is_the_sentence_that_answers_the_question_people_ask(settings, tmp_path):
+    question = "mag gemeente zelf kiezen welke asielzoekers in haar azc komen of beslist coa dat"
+    plain, _ = index_with(settings, tmp_path / "plain", write(tmp_path / "none", []))
+    asked, _ = index_with(settings, tmp_path / "asked", BUNDLED)
+    before, after = plain.search(question, k=1)[0], asked.search(question, k=1)[0]
+    assert before.section == after.section and "Spreidingswet en versterking" in after.section
+    assert "COA bepaalt in alle gevallen" not in before.quote
+    assert "Het COA bepaalt in alle gevallen welke asielzoeker waar wordt geplaatst." in after.quote
