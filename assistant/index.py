@@ -34,7 +34,8 @@ import numpy as np
 
 from .config import Settings
 from .embeddings import Embedder, chroma_embedding_function, load_embedder
-from .knowledge import Document, DocumentError, chunk_document, clean, defined_term, load_document, load_questions, sentences
+from .knowledge import (Document, DocumentError, chunk_document, clean, defined_term, load_document, load_questions,
+                        running_text, sentences)
 from .models import Citation
 from .text import Speller, fold
 
@@ -435,7 +436,9 @@ class Index:
         parts, words = self._sentences(chunk)
         if not parts:
             return clean(chunk["text"])
-        document = self.documents[chunk["doc_id"]]["normalized"]
+        # verbatim in the document or in its running text (CONVENTIONS.md); a quote has no line break to span both
+        source = self.documents[chunk["doc_id"]]
+        document = f"{source['normalized']}\n{source.get('running', '')}"
         whole = " ".join(parts)
         if len(parts) > 1 and len(whole) <= QUOTE_CHARS and whole in document and self._overlap(set().union(*words), groups):
             return whole  # a short passage is quoted whole: the sentence beside the best one often holds the answer
@@ -593,6 +596,7 @@ class Index:
                 "note": doc.note,
                 "path": str(doc.path),
                 "normalized": clean(doc.text),
+                "running": clean(running_text(doc.text)),  # a sentence a page's footnote interrupts reads whole
             }
             for chunk in chunk_document(doc):
                 record = dataclasses.asdict(chunk)

@@ -588,6 +588,12 @@ _ABBREVIATIONS = {
 }
 
 
+def running_text(text: str) -> str:
+    """The text without its footnote lines ("<sup>4</sup> Kamerstukken II, …"): the running text that a page's
+    footnotes interrupt, in which a sentence broken by a page break reads whole (CONVENTIONS.md, Quotes)."""
+    return "\n".join(line for line in text.splitlines() if not _FOOTNOTE.match(line))
+
+
 def _joined_lines(text: str) -> list[str]:
     """The text's lines, a line that ends mid-sentence joined with the next that goes on in lower case
     ("… in het geval de jongere kiest" / "voor verlengde opvang."); a list item stays a line of its own."""
