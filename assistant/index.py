@@ -473,14 +473,21 @@ class Index:
                 best = longer
         return best
 
+    def asked_questions(self, chunk_id: str) -> list[tuple[str, set[str]]]:
+        """The questions people ask that a passage answers (knowledge.Asked): per question its anchor and the stems
+        of what it is about (understand.asked_words), read once per passage."""
+        found = self._asked.get(chunk_id)
+        if found is None:
+            from .understand import asked_words
+
+            chunk = self._by_id.get(chunk_id, {})
+            found = self._asked[chunk_id] = [(a, set(self.tokenize(asked_words(q)))) for a, q in chunk.get("asks", ())]
+        return found
+
     def asked_anchors(self, chunk: dict, groups: list[set[str]]) -> set[str]:
         """The anchors of the questions people ask about this passage that are like the question (IDF-weighted
         F1 of their words at least ASKED_MATCH): their sentences are the ones they wanted (knowledge.Asked)."""
-        from .understand import asked_words
-
-        asked = self._asked.get(chunk["chunk_id"])
-        if asked is None:
-            asked = self._asked[chunk["chunk_id"]] = [(a, set(self.tokenize(asked_words(q)))) for a, q in chunk.get("asks", ())]
+        asked = self.asked_questions(chunk["chunk_id"])
         vocab, idf = self._bm25.vocab_dict, self._idf
         question = sum(max(idf[vocab[w]] if w in vocab else 1.0 for w in group) for group in groups if group)
         found = set()

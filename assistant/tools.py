@@ -426,20 +426,12 @@ class Tools:
             # the words that a question people ask about the passage adds count by how much of that question
             # is asked (the square root of its IDF-weighted share): a question that shares a few words with
             # one of them, and asks for something else besides, is not made covered by it
-            for asked in self._asked_stems.get(hit.chunk_id, ()):
+            for _, asked in self.index.asked_questions(hit.chunk_id):
                 if asked & words:
                     match = sum(idf.get(w, unseen) for w in asked & words) / (sum(idf.get(w, unseen) for w in asked) or 1.0)
                     added = found_in(asked) - said
                     found = max(found, own + math.sqrt(match) * sum(weight(w) for w in ordered if w in added))
         return round(min(1.0, found / total), 9)
-
-    @cached_property
-    def _asked_stems(self) -> dict[str, list[set[str]]]:
-        """Per chunk the stems of each question people ask that it answers (knowledge.Asked)."""
-        from .understand import asked_words
-
-        idx = self.index
-        return {c["chunk_id"]: [set(idx.tokenize(asked_words(q))) for _, q in c["asks"]] for c in idx.chunks if c.get("asks")}
 
     def retrieve(self, query: str, k: int = 5, doc_ids: list[str] | None = None,
                  quote_for: str | None = None, expects: str | None = None) -> list[Citation]:
