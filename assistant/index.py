@@ -636,10 +636,11 @@ class Index:
         pairs; an anchor no passage of its document holds is reported, and left out."""
         entries, errors = load_questions(self.settings.questions_dir)
         report.errors += errors
+        cleaned = [(c, clean(c["text"])) for c in chunks] if entries else []  # each passage's text, read once
         for entry in entries:
             if entry.doc_id not in documents:
                 continue  # questions about a document that is not indexed (now): nothing to attach to
-            chunk = next((c for c in chunks if c["doc_id"] == entry.doc_id and entry.anchor in clean(c["text"])), None)
+            chunk = next((c for c, text in cleaned if c["doc_id"] == entry.doc_id and entry.anchor in text), None)
             if chunk is None:
                 report.errors.append(f"questions about {entry.doc_id}: anchor '{entry.anchor[:60]}' is not in the document")
                 continue
