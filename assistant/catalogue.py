@@ -102,6 +102,8 @@ class Catalogue:
         self.vocabulary_words = {w for m in metrics for w in re.findall(r"[a-z]+", fold(m.document))}
         self.spelled = Speller(self.vocabulary_words)  # "capaciteitsramign" is "capaciteitsraming"
         self.metric_laws = [self.laws_in(f" {' '.join(words(m.document))} ") for m in metrics]
+        # the words of a figure that is part of another (metrics.csv part_of): "amv" for the amv part of a task
+        self.part_words = [{w for p in m.phrases for w in words(p)} if m.part_of else set() for m in metrics]
 
     @classmethod
     def load(cls, sql, cache_dir: Path | None, embedder=None) -> "Catalogue":
@@ -161,6 +163,10 @@ class Catalogue:
         asked = self.laws_in(folded)
         if asked:
             excluded |= {i for i, laws in enumerate(self.metric_laws) if laws and not laws & asked}
+        # "de opgave, inclusief amv": what is included is part of the figure asked, not the figure itself
+        included = self.included_words(folded)
+        if included:
+            excluded |= {i for i, m in enumerate(self.metrics) if m.part_of and included & self.part_words[i]}
         best: dict[int, MetricMatch] = {}
         for j, score in enumerate(combined):
             i = self.owner[j]
@@ -170,6 +176,14 @@ class Catalogue:
         # excluded rows last: they may still be the other side of a sum ("asielzoekers en Oekraïners samen")
         return sorted(best.values(), key=lambda r: (r.excluded, -r.score))
 
+
+    @staticmethod
+    def included_words(folded: str) -> set[str]:
+        """The words a folded, padded question says are included ("inclusief amv", "including minors")."""
+        from .understand import lexicon
+
+        cues = "|".join(re.escape(" ".join(words(c))) for c in lexicon()["inclusive_cues"])
+        return {m.group(1) for m in re.finditer(rf" (?:{cues}) (?:(?:de|het|the|all) )?(\w+)", folded)}
 
     @staticmethod
     def laws_in(folded: str) -> frozenset[int]:

@@ -36,9 +36,11 @@ def values(answer):
         ("Hoeveel opvangplekken zijn er per 1 januari 2025 nodig?", 97_500),
         ("Hoeveel amv-plekken heeft het COA nu?", 4_300),
         ("Hoeveel plekken heeft het COA momenteel voor alleenstaande minderjarigen?", 4_300),  # "momenteel" = "huidige"
-        # "inclusief amv" asks for the whole that includes the amv part, not the part (metrics.csv excludes)
+        # "inclusief amv" asks for the whole that includes the amv part, not the part (lexicon inclusive_cues)
         ("Wat is volgens het COA de provinciale opgave per 1 januari 2024 voor Overijssel, inclusief amv?", 4_001),
         ("Hoeveel opvangplekken moeten er volgens de capaciteitsraming komen, incl. amv?", 96_000),
+        ("What is COA's provincial reception task for Overijssel per 1 January 2024, including unaccompanied "
+         "minors?", 4_001),
         ("How many displaced Ukrainians are expected to arrive each week?", 540),  # "each week": a weekly rate
         ("Hoe lang mag een Oekraïner afwezig zijn uit de opvang voor het intrekken van het leefgeld?", 28),  # a span
         ("Hoeveel mensen met een Oekraïens paspoort stonden begin 2024 ingeschreven?", 105_500),  # a clear lead
