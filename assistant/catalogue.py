@@ -13,6 +13,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -180,10 +181,7 @@ class Catalogue:
     @staticmethod
     def included_words(folded: str) -> set[str]:
         """The words a folded, padded question says are included ("inclusief amv", "including minors")."""
-        from .understand import lexicon
-
-        cues = "|".join(re.escape(" ".join(words(c))) for c in lexicon()["inclusive_cues"])
-        return {m.group(1) for m in re.finditer(rf" (?:{cues}) (?:(?:de|het|the|all) )?(\w+)", folded)}
+        return {m.group(1) for m in _included().finditer(folded)}
 
     @staticmethod
     def laws_in(folded: str) -> frozenset[int]:
@@ -192,6 +190,14 @@ class Catalogue:
 
         return frozenset(i for i, names in enumerate(lexicon()["laws"])
                          if any(f" {' '.join(words(n))} " in folded for n in names))
+
+
+@lru_cache(maxsize=1)
+def _included() -> re.Pattern:
+    from .understand import lexicon
+
+    cues = "|".join(re.escape(" ".join(words(c))) for c in lexicon()["inclusive_cues"])
+    return re.compile(rf" (?:{cues}) (?:(?:de|het|the|all) )?(\w+)")
 
 
 def same_words() -> dict[str, str]:
