@@ -281,7 +281,10 @@ class Index:
         self._instructions = addressing_rows(self.chunks)
         self.vocabulary = frozenset(w for i, c in enumerate(self.chunks) if i not in self._instructions
                                     for w in self.tokenize.words_of(c["text"]))
-        self.spelled = Speller(self.vocabulary, keep=self.tokenize.glossary)
+        # a misspelt word is read as one BM25 knows: of a passage, or of a question people ask that it answers
+        asked = {w for i, c in enumerate(self.chunks) if i not in self._instructions
+                 for _, q in c.get("asks", ()) for w in self.tokenize.words_of(q)}
+        self.spelled = Speller(self.vocabulary | asked, keep=self.tokenize.glossary)
 
     def _refresh(self):
         """Pick up a build that another process published (a server keeps serving the newest)."""

@@ -240,6 +240,8 @@ def test_definition_questions_find_the_definition(bundled, query, term):
         ("terecht", "terecht"),  # short words have too many neighbours: as typed
         ("Huisvestingswet", "Huisvestingswet"),  # a word the documents have: as typed
         ("urgentie", "urgentie"),  # a word they write inside a compound ("urgentiecategorieën"): not "urgente"
+        # a word no passage writes, but the questions people ask about Artikel 25 do (knowledge/questions)
+        ("beslistermjin", "beslistermijn"),
     ],
 )
 def test_long_misspelled_words_are_read_as_the_documents_word(bundled, typed, read):
