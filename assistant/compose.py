@@ -688,6 +688,9 @@ class Executor:
             further = self.tools.index.further_quote(passages[0], self.intent.question, expects)
             if further:
                 passages.append(passages[0].model_copy(update={"quote": further}))
+        lead = self.tools.index.lead_in(passages[0])
+        if lead:  # a list's opening sentence comes before the item quoted
+            passages.insert(0, passages[0].model_copy(update={"quote": lead}))
         best = passages[0]
         lines = [self.t("text_intro", title=best.title, section=best.section)]
         shown = set()

@@ -53,6 +53,7 @@ RRF_K = 10  # reciprocal-rank-fusion constant; small because a top hit of one ra
 QUOTE_CHARS = 600
 MIN_FURTHER = 2.0  # IDF weight of the question words a further sentence must add (a rare word, or two common ones)
 CAUSED = re.compile(r"(daarom|hierdoor|daardoor|dus|zodoende|therefore|thus|hence)\b")  # the cause came before
+LIST_ITEM = re.compile(r"[a-z]{1,2}[.)°] |\d{1,2}°\s")  # "b. de wet …", "1° …" (a numbered "2." is a lid, no item)
 LIST_GOES_ON = (":", ";", ",", " en", " of")  # a quote ending so stops inside its list ("tot: a. …, en")
 # Words a sentence opens with when it goes on from the one before it (anaphora and connectives).
 CONTINUES = re.compile(r"(deze|dit|dat|daarom|daardoor|daarvoor|daarmee|hiervoor|hierdoor|hiermee|hiertoe|zo|"
@@ -528,6 +529,21 @@ class Index:
             if score > best_score + 1e-9:
                 best, best_score = part, score
         return best
+
+    def lead_in(self, hit: Citation) -> str | None:
+        """The sentence that opens the list a quoted item belongs to, when the quote lacks it: "b. de wet van
+        14 december 1995 …" says nothing without "De volgende wetten worden ingetrokken:"."""
+        chunk = self._by_id.get(hit.chunk_id)
+        parts = self._sentences(chunk)[0] if chunk else []
+        first = next((i for i, p in enumerate(parts) if hit.quote.startswith(p)), None)
+        if not first or not LIST_ITEM.match(parts[first]):
+            return None
+        for part in reversed(parts[:first]):
+            if part.endswith(":"):
+                return part
+            if not LIST_ITEM.match(part):  # (an item of this list, before the quoted one)
+                return None
+        return None
 
     def _sentences(self, chunk: dict) -> tuple[list[str], list[set[str]]]:
         """A passage's sentences and the words each holds, read once per passage (quotes read them per question)."""

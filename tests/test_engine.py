@@ -1087,6 +1087,13 @@ def test_a_figure_we_lack_of_another_kind_than_asked_declines_nothing(assistant)
     assert any(c.section.endswith("Tijdelijke aard") and "beperkte tijd" in c.quote for c in answer.citations)
 
 
+def test_a_quoted_list_item_is_shown_after_the_sentence_that_opens_its_list(assistant):
+    answer = ask(assistant, "Bestaat de wet van 14 december 1995 over de provinciale toets van toewijzingscriteria nog?")
+    assert answer.answered and answer.kind == "text"
+    lead, item = answer.answer.index("De volgende wetten worden ingetrokken:"), answer.answer.index("b. de wet van 14")
+    assert lead < item
+
+
 @pytest.mark.parametrize(
     "question",
     [

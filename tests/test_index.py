@@ -248,6 +248,21 @@ def test_long_misspelled_words_are_read_as_the_documents_word(bundled, typed, re
     assert bundled.spelled(f"mag ik een {typed}?") == f"mag ik een {read}?"
 
 
+@pytest.mark.parametrize("question,lead", [
+    ("Wat gebeurt er met de wet van 14 december 1995 over de provinciale toets?", "De volgende wetten worden ingetrokken:"),
+])
+def test_a_quoted_list_item_comes_with_the_sentence_that_opens_its_list(bundled, question, lead):
+    [hit] = bundled.search(question, k=1)
+    assert re.match(r"[a-z]\. ", hit.quote) and lead not in hit.quote
+    assert bundled.lead_in(hit) == lead
+
+
+def test_a_quote_that_is_no_list_item_has_no_lead_in(bundled):
+    # a numbered lid ("2. Burgemeester en wethouders kunnen de termijn … verlengen") is no item of lid 1's list
+    [hit] = bundled.search("beslistermijn splitsingsvergunning verlengen", k=1)
+    assert re.match(r"\d\. ", hit.quote) and bundled.lead_in(hit) is None
+
+
 def test_a_misspelled_question_finds_its_passage(bundled):
     hits = bundled.search("kan iemand zonder nederlands paspoort een huisvestingsverguning krijgen", k=1)
     assert hits[0].section.endswith("Artikel 10")  # as typed, Artikel 1 came first
