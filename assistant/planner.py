@@ -536,10 +536,14 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     if intent.asks_when:
         # a date answers "wanneer", unless a clearly better match answers it otherwise ("2 jaar na …"); so
         # does a span counted from a day (metrics.csv relative_to: "tot de RTB afloopt + 2 jaar")
-        dated = [m for m in pool[:5] if (m.metric.unit == "datum" or m.metric.relative_to)
-                 and m.score >= max(threshold, pool[0].score - PERIOD_MARGIN)]
+        near = [m for m in pool[:5] if (m.metric.unit == "datum" or m.metric.relative_to)
+                and m.score >= pool[0].score - PERIOD_MARGIN]
+        dated = [m for m in near if m.score >= threshold]
         if dated and has_phrase(intent.text, UNTIL_CUES):  # "tot wanneer": an end date or deadline
-            dated.sort(key=lambda m: not (qualifiers.get(m.metric.metric, set()) & END_QUALIFIERS or m.metric.relative_to))
+            # (one near the date the question clearly names: "tot wanneer mag ze blijven onder de rtb" is
+            # about the RTB's dates, and asks the one it runs until, however few words it shares with that)
+            ends = lambda m: bool(qualifiers.get(m.metric.metric, set()) & END_QUALIFIERS or m.metric.relative_to)  # noqa: E731
+            dated = sorted(dated + [m for m in near if m not in dated and ends(m)], key=lambda m: not ends(m))
         if dated:
             return dated[0].metric
     best = pool[0]

@@ -1101,6 +1101,8 @@ def test_a_quoted_list_item_is_shown_after_the_sentence_that_opens_its_list(assi
         "Klopt het dat de tijdelijke bescherming voor Oekraïners op 4 maart 2025 afloopt?",  # the older date, put to the test
         "Is het waar dat de RTB op 4 maart 2025 afloopt?",
         "Hoe lang geldt de tijdelijke bescherming?",  # "hoe lang … geldt": the date it runs until
+        # "tot wanneer" asks the end date, though the start date shares more of the question's words
+        "oekraiense werknemer, tot wanneer mag ze hier blijven werken onder de rtb",
     ],
 )
 def test_newest_source_wins_and_older_is_named(assistant, question):
