@@ -127,9 +127,11 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
         # in "Heeft Antwerpen een taakstelling?")
         p.reason = "unknown_place"
         return p
-    if has_phrase(text, lexicon()["advice_cues"]) or (has_phrase(text, lexicon()["modal_advice_cues"])
-                                                     and not asks_amount(intent.ask)):
-        p.reason = "advice"  # "Moet mijn gemeente meer doen?": not something figures answer
+    if has_phrase(intent.ask, lexicon()["advice_cues"]) or (has_phrase(intent.ask, lexicon()["modal_advice_cues"])
+                                                            and not asks_amount(intent.ask)):
+        # "Moet mijn gemeente meer doen?": not something figures answer (what is asked: "Een collega verwijst in
+        # een advies naar de oude wet. Geldt die nog?" asks no advice)
+        p.reason = "advice"
         return p
     asks = intent.ask.split()
     if intent.yes_no and asks and asks[0] in lexicon()["future_openers"] and has_phrase(intent.ask, lexicon()["again_words"]):

@@ -789,6 +789,19 @@ def test_two_memberships_asked_at_once(assistant, question):
     assert "Hollands Midden" in answer.answer and "Zuid-Holland" in answer.answer and len(answer.citations) == 2
 
 
+@pytest.mark.parametrize("question,answered", [
+    # advice named in the context sentence is not what is asked
+    ("Een collega verwijst in een advies nog naar de oude Huisvestingswet. Geldt die wet nog naast de "
+     "Huisvestingswet 2014?", True),
+    ("Wij twijfelen over een nieuwe opvanglocatie in onze gemeente. Wat raadt u aan?", False),
+])
+def test_advice_is_declined_where_it_is_asked(assistant, question, answered):
+    answer = ask(assistant, question)
+    assert answer.answered is answered
+    if answered:
+        assert any(c.section.endswith("Artikel 51") for c in answer.citations)
+
+
 def test_should_we_with_an_amount_asks_the_figure_the_law_sets(assistant):
     answer = ask(assistant, "Ik werk bij de gemeente Den Haag. Hoeveel plekken voor asielopvang zouden wij volgens de "
                             "spreidingswet moeten regelen?")
