@@ -246,7 +246,7 @@ PER_THOUSAND = re.compile(r"\bper\s+(?:1[.,]?000|duizend|thousand|a thousand)\s+
 # "hoe" or "how" with a verb, not with a measure ("hoeveel", "hoe lang", "how many", "how long")
 MANNER = re.compile(r"(hoe|how) (?!veel|groot|grote|hoog|hoge|lang|laat|vaak|snel|oud|duur|ver|many|much|long|big|"
                     r"large|high|old|often|far|soon|late|expensive)\w+")
-WHEN = re.compile(r"\b(wanneer|tot wanneer|vanaf wanneer|per wanneer|op welke datum|welke datum|datum|op welk moment|welk moment|at what point|what moment|when|until when|what dates?|which dates?|latest date|date by which|deadline|sinds wanneer|since when)\b")
+WHEN = re.compile(r"\b(wanneer|tot wanneer|vanaf wanneer|per wanneer|op welke datum|op welke data|welke datum|datum|op welk moment|welk moment|at what point|what moment|when|until when|what dates?|which dates?|latest date|date by which|deadline|sinds wanneer|since when)\b")
 
 
 def parse_periods(text: str) -> tuple[list[Period], str]:

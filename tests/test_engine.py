@@ -823,6 +823,8 @@ def test_should_we_with_an_amount_asks_the_figure_the_law_sets(assistant):
         "What fee may a municipality charge for a housing permit?",  # asked as text, a 'geen' row: not art. 15
         "Hoeveel huur betaalt een Oekraïner voor zijn kamer in de opvang?",  # not the 105 euro for gas and water
         "On what date does the EU Pact on Migration and Asylum start to apply?",  # a passage naming the pact, no date
+        "On what dates did the two transit locations (doorstroomlocaties) for status holders open?",  # "geopend", no date
+        "Op welke data zijn de doorstroomlocaties geopend?",  # nor is the count of those opened a date
         "What percentage of vacant social rented homes must go to status holders?",  # one count is no percentage
         "How many asylum seekers' centres does COA currently run in the province of Gelderland?",  # a 'geen' row
         "Hoeveel opvangplekken voor Oekraïense ontheemden moet de gemeente Zwolle regelen?",  # not the asylum task
