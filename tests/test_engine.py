@@ -221,6 +221,13 @@ def test_two_figures_asked_at_once_are_both_answered(assistant, question, first,
     assert answer.answer.count("[1]") >= 2 and "[2]" in answer.answer  # one list of sources, numbered through
 
 
+def test_two_dates_asked_at_once_are_both_answered(assistant):
+    answer = ask(assistant, "Op welke datum stelde de Raad van de Europese Unie de RTB in werking, en op welke datum "
+                            "activeerde het kabinet het staatsnoodrecht?")
+    assert [f.value_date for f in answer.figures] == ["2022-03-04", "2022-04-01"]
+    assert "[2]" in answer.answer
+
+
 def test_computed_taakstelling_is_labelled_everywhere(assistant):
     answer = ask(assistant, "Wat is de taakstelling van Rotterdam in 2024-II?")
     figure = next(f for f in answer.figures if f.value == 634)
