@@ -344,7 +344,13 @@ def asked_sentence(question: str) -> str:
     opener = fold(sentences[-1]).split()[:1] if sentences else []
     if asking and sentences[-1] not in asking and opener and opener[0] in lexicon()["question_words"]:
         return sentences[-1]
-    return (asking or sentences or [question])[-1]
+    asked = (asking or sentences or [question])[-1]
+    # "Bij ons is discussie: wie bepaalt …?": after a colon, a question word opens what is asked
+    lead, colon, rest = asked.rpartition(": ")
+    opens = fold(rest).split()[:1]
+    if colon and lead.strip() and opens and opens[0] in {*lexicon()["question_words"], *lexicon()["yes_no_openers"]}:
+        return rest
+    return asked
 
 
 def understand(question: str, places: list[PlaceMention]) -> Intent:

@@ -408,6 +408,11 @@ def test_the_place_the_asking_sentence_names_is_the_one_asked_about(assistant):
      "tot wanneer geldt t nu"),  # a last sentence that opens with a question word asks, without its "?"
     ("Wij zijn een kleine gemeente. Wat is onze taakstelling?", "Wat is onze taakstelling?"),
     ("Wat is de taakstelling van Ede? Dank u wel.", "Wat is de taakstelling van Ede?"),  # thanks ask nothing
+    # after a colon, a question word (or a yes/no verb) opens what is asked
+    ("Bij ons is discussie: wie bepaalt welke groepen een huisvestingsvergunning kunnen krijgen?",
+     "wie bepaalt welke groepen een huisvestingsvergunning kunnen krijgen?"),
+    ("Een raadslid vraagt: blijft het noodrecht gelden?", "blijft het noodrecht gelden?"),
+    ("Wat zijn de criteria: inkomen of binding?", "Wat zijn de criteria: inkomen of binding?"),  # no opener after it
 ])
 def test_the_asking_sentence(question, asked):
     assert asked_sentence(question) == asked
