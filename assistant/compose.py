@@ -697,6 +697,16 @@ class Executor:
         for hit in passages[:2]:
             if hit.quote in shown:
                 continue
+            # the passage around the quote, with the quotes of it marked (CONVENTIONS.md, Quotes)
+            same = [h for h in passages[:2] if h.context and h.context == hit.context and h.quote in h.context] \
+                if hit.context and hit.quote in hit.context else []
+            if same:
+                context = hit.context
+                for h in same:
+                    context = context.replace(h.quote, f"**{h.quote}**", 1)
+                shown.update(h.quote for h in same)
+                lines.append(f"> {context}" + "".join(dict.fromkeys(self.cite(h) for h in same)))
+                continue
             shown.add(hit.quote)
             lines.append(f"> {hit.quote}" + self.cite(hit))
         notes = list(dict.fromkeys(render.note(h.note, self.lang) for h in passages[:2] if h.note))

@@ -249,7 +249,7 @@ def _evidence(answer: Answer, question_texts: Iterable[str]) -> _Evidence:
     def add_citation(c) -> None:
         if c is None:
             return
-        texts.extend([c.quote, c.section, c.title, c.date, c.note or ""])
+        texts.extend([c.quote, c.context or "", c.section, c.title, c.date, c.note or ""])
         add_period(c.date)
 
     figures = list(answer.figures)

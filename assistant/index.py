@@ -51,6 +51,7 @@ DEFINITION_QUESTION = re.compile(
 FORMAT = 4
 RRF_K = 10  # reciprocal-rank-fusion constant; small because a top hit of one ranker should count
 QUOTE_CHARS = 600
+CONTEXT_CHARS = 1200  # a passage up to this long is shown around its quote (Citation.context)
 MIN_FURTHER = 2.0  # IDF weight of the question words a further sentence must add (a rare word, or two common ones)
 CAUSED = re.compile(r"(daarom|hierdoor|daardoor|dus|zodoende|therefore|thus|hence)\b")  # the cause came before
 LIST_ITEM = re.compile(r"[a-z]{1,2}[.)°] |\d{1,2}°\s")  # "b. de wet …", "1° …" (a numbered "2." is a lid, no item)
@@ -418,7 +419,8 @@ class Index:
             title=doc["title"],
             date=doc["date"],
             section=chunk["section"],
-            quote=self.quote(chunk, groups, expects),
+            quote=(quote := self.quote(chunk, groups, expects)),
+            context=self.context(chunk, quote),
             doc_type=doc["doc_type"],
             page=chunk["page"],
             chunk_id=chunk["chunk_id"],
@@ -476,6 +478,17 @@ class Index:
             if len(longer) <= QUOTE_CHARS and longer in document:
                 best = longer
         return best
+
+    def context(self, chunk: dict, quote: str) -> str | None:
+        """The passage a quote stands in, whole, when it says more than the quote and is at most CONTEXT_CHARS
+        long: the quote is the sentence chosen to answer, the passage what it means in (a list's opening, the
+        sentence after it that says what must be done). Verbatim in the document, or no context."""
+        parts = self._sentences(chunk)[0]
+        whole = " ".join(parts)
+        if len(parts) < 2 or len(whole) > CONTEXT_CHARS or quote == whole or quote not in whole:
+            return None
+        source = self.documents[chunk["doc_id"]]
+        return whole if whole in f"{source['normalized']}\n{source.get('running', '')}" else None
 
     def asked_questions(self, chunk_id: str) -> list[tuple[str, set[str]]]:
         """The questions people ask that a passage answers (knowledge.Asked): per question its anchor and the stems

@@ -19,6 +19,9 @@ class Citation(BaseModel):
     date: str  # ISO date of the document, or the version date of a law text
     section: str  # section path, e.g. "1. MPP, … › Capaciteitsraming"; table/row for figures
     quote: str
+    # the whole passage around a quote, when it is short enough to read (verbatim, like the quote): a text
+    # answer shows it with the quote marked, so what the quote leaves out is still there to read
+    context: str | None = None
     doc_type: str | None = None  # brief, wet, nieuws, tabel
     page: int | None = None
     chunk_id: str | None = None

@@ -1114,6 +1114,15 @@ def test_a_figure_we_lack_of_another_kind_than_asked_declines_nothing(assistant)
     assert any(c.section.endswith("Tijdelijke aard") and "beperkte tijd" in c.quote for c in answer.citations)
 
 
+def test_a_text_answer_shows_the_passage_around_its_quote(assistant):
+    answer = ask(assistant, "Een raadslid vraagt: als die tijdelijke wet voor de opvang van Oekraïners er komt, blijft "
+                            "dat noodrecht uit 2022 dan gewoon gelden?")
+    quoted = [c for c in answer.citations if c.context]
+    assert quoted and all(f"**{c.quote}**" in answer.answer for c in quoted)
+    assert answer.answer.count(quoted[0].context.split(". ")[-1]) == 1  # the passage once, however many quotes of it
+    assert "buiten werking" in answer.answer and "buiten werking" not in " ".join(c.quote for c in quoted)
+
+
 def test_a_quoted_list_item_is_shown_after_the_sentence_that_opens_its_list(assistant):
     answer = ask(assistant, "Bestaat de wet van 14 december 1995 over de provinciale toets van toewijzingscriteria nog?")
     assert answer.answered and answer.kind == "text"

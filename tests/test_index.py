@@ -25,6 +25,7 @@ from click.testing import CliRunner
 
 from assistant.config import Settings
 from assistant.embeddings import Embedder, load_embedder
+from assistant import index as index_module
 from assistant.index import Index, IndexMissing, Tokenizer
 from test_knowledge import BRIEF, DOCS, PDF_PAGES, WET, encrypted, make_pdf
 
@@ -109,6 +110,8 @@ def test_quotes_are_verbatim_and_from_the_cited_passage(bundled):
         for c in bundled.search(q["q"], k=3):
             assert c.quote and any(c.quote in text for text in texts[c.doc_id]), (q["q"], c.quote)
             assert c.quote.split()[0] in normalized(chunks[c.chunk_id]["text"])
+            if c.context:  # the passage shown around the quote: verbatim too, and holding it
+                assert c.quote in c.context and any(c.context in text for text in texts[c.doc_id]), (q["q"], c.context)
 
 
 @pytest.mark.parametrize(
@@ -155,6 +158,21 @@ def test_a_sentence_a_footnote_interrupts_is_quoted_whole_and_verbatim_in_the_ru
                 "of langer tot maximaal 21 jaar in het geval de jongere kiest voor verlengde opvang.")
     document, running = verbatim((DOCS / f"{BRIEF}.md").read_text(encoding="utf-8"))
     assert sentence in c.quote and sentence in running and sentence not in document  # footnote 4 lies between
+
+
+@pytest.mark.parametrize("question,chars", [
+    ("Wat moet een gemeente schriftelijk bevestigen bij de pilot voor transitiekosten?", (1000, 1200)),
+    ("Wat gebeurt er met het staatsnoodrecht als de tijdelijke wet er is?", (600, 1200)),
+])
+def test_a_passage_short_enough_to_read_is_shown_around_its_quote(bundled, question, chars):
+    [c] = bundled.search(question, k=1)
+    assert c.context and c.quote in c.context and len(c.quote) < len(c.context)
+    assert chars[0] <= len(c.context) <= chars[1] == index_module.CONTEXT_CHARS
+
+
+def test_a_long_passage_has_no_context(bundled):
+    long = next(c for c in bundled.chunks if len(" ".join(bundled._sentences(c)[0])) > index_module.CONTEXT_CHARS)
+    assert bundled.context(long, bundled._sentences(long)[0][0]) is None
 
 
 def test_a_short_passage_is_quoted_whole(bundled):
