@@ -548,6 +548,14 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
             dated = sorted(dated + [m for m in near if m not in dated and ends(m)], key=lambda m: not ends(m))
         if dated:
             return dated[0].metric
+        if intent.periods and pool[0].metric.unit not in WHEN_UNITS:
+            # "Wanneer moet het Rijk uiterlijk bekendmaken hoeveel statushouders … in 2026-I?": the count
+            # matches best but says no when; a span before the period asked begins (relative_to "-start")
+            # does, if the question says its words as clearly as a clear lead must
+            before = [m for m in pool[:8] if m.metric.relative_to == "-start" and m.score >= LEAD_FLOOR
+                      and m.lexical >= LEAD_LEXICAL]
+            if before:
+                return before[0].metric
     best = pool[0]
     runner_up = pool[1].score if len(pool) > 1 else 0.0
     # below the threshold, a figure whose own words the question says, far ahead of any other, is

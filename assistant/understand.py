@@ -220,6 +220,9 @@ YEAR_HALF = re.compile(rf"\b(\d{{4}})\s+(?:de\s+|het\s+|the\s+)?{_HALF_NAME}\b")
 HALF_BARE = re.compile(rf"\b{_HALF_NAME}\b")  # year from context
 HALF_MONTHS = re.compile(  # "de eerste zes maanden van 2024", "the last six months of 2024"
     r"\b(eerste|first|laatste|last|tweede|second)\s+(?:zes|6|six)\s+(?:maanden|months)\s+(?:van\s+|of\s+)?(\d{4})\b")
+HALF_RANGE = re.compile(  # "juli tot en met december 2025", "January to June 2025", "jan-jun 2025"
+    r"\b(?:(januari|january|jan)|juli|july|jul)\s*(?:tot en met|t/m|tm|tot|to|through|until|till|-|–)\s*"
+    r"(?:(?(1)(?:juni|june|jun)|(?:december|dec)))\s+(?:van\s+|of\s+)?(\d{4})\b")
 YEAR_END = re.compile(r"\b(?:eind|einde|end of|end|ultimo)\s+(\d{4})\b")
 YEAR_START = re.compile(r"\b(?:begin|start of|beginning of|early|per)\s+(\d{4})\b")
 YEAR_MID = re.compile(r"\b(?:medio|midden|half|mid|mid-|halverwege)\s+(\d{4})\b")
@@ -279,6 +282,7 @@ def parse_periods(text: str) -> tuple[list[Period], str]:
         found += [(m.start(), Period("half", f"{m[3]}-I", m.group(0))), (m.start() + 1, Period("half", f"{m[3]}-II", m.group(0)))]
     text = HALF_PAIR.sub(" ", text)
     take(HALF_MONTHS, lambda m: Period("half", f"{m[2]}-{'I' if m[1] in FIRST_HALF else 'II'}"))
+    take(HALF_RANGE, lambda m: Period("half", f"{m[2]}-{'I' if m[1] else 'II'}"))
     take(HALF_WORDS, lambda m: Period("half", f"{m[2]}-{'I' if m[1] in FIRST_HALF else 'II'}"))
     take(YEAR_HALF, lambda m: Period("half", f"{m[1]}-{'I' if m[2] in FIRST_HALF else 'II'}"))
     take(HALF, lambda m: Period("half", f"{m[1]}-{'I' if m[2] in ('i', 'h1') else 'II'}" if m[1]

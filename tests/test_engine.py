@@ -381,11 +381,22 @@ def test_language_of_a_short_question(question, language):
 @pytest.mark.parametrize(
     "text,halves",
     [("taakstelling oss 2024 tweede halfjr", ["2024-II"]), ("2024 de eerste helft", ["2024-I"]),
-     ("tweede helft van 2024", ["2024-II"]), ("in 2024 first half", ["2024-I"])],
+     ("tweede helft van 2024", ["2024-II"]), ("in 2024 first half", ["2024-I"]),
+     # the months of a half, named as a range
+     ("in de periode juli tot en met december 2025", ["2025-II"]), ("january to june 2025", ["2025-I"]),
+     ("jul-dec 2024", ["2024-II"]), ("januari tot december 2025", ["2025"])],
 )
 def test_a_year_then_its_half_is_that_half(text, halves):
     periods, _ = parse_periods(text)
     assert [p.value for p in periods] == halves
+
+
+def test_when_a_count_must_be_announced_is_a_span_before_its_period(assistant):
+    # the count (the national quota) matches best, but "wanneer … uiterlijk" asks the announcement's deadline
+    answer = ask(assistant, "Wanneer moet het Rijk uiterlijk bekendmaken hoeveel statushouders er landelijk gehuisvest "
+                            "moeten worden in de periode juli tot en met december 2025?")
+    assert answer.answered and [c.result_date for c in answer.computations] == ["2025-04-01"]
+    assert 13 in values(answer)
 
 
 def test_a_declined_period_is_named_as_the_question_put_it(assistant):
