@@ -115,6 +115,7 @@ DERIVED = {
     324: "Haarlemmermeer 170 + 154 (art. 29, 2024-I + 2024-II)", 22500: "120.000 GOO-plekken − 97.500 (1-1-2025)",
     666: "Spreidingswet Zaanstad 818 − taakstelling 152 (art. 29, 2024-II)",
     590: "Spreidingswet Zwolle 717 − taakstelling 127 (art. 29, 2024-II)", 35: "21 + 14 dagen afwezig (de vraag telt ze op)",
+    5297: "Spreidingswet Amsterdam 4479 + Zaanstad 818",
 }
 DERIVED_DATES = {  # a date a case computes from dates and spans the sources give -> how
     "2027-03-04": "4 maart 2025 (einde RTB volgens de brief) + 2 jaar (transitiekosten te verrekenen tot RTB + 2 jaar)",
@@ -149,6 +150,7 @@ RATES = {  # a rate with a tolerance -> (numerator, denominator, per): per 1.000
     5.5: (1988, 361_699, 1000),  # Utrecht's Spreidingswet places (news) per 1.000 of its inhabitants
     4.54: (2513, 553_417, 1000),  # Den Haag's Spreidingswet places (news) per 1.000 of its inhabitants
     2335: (28000, 12, 1),  # the net inflow of displaced Ukrainians expected in 2024 per month (2.333, tol 10)
+    5.49: (717, 130_668, 1000),  # Zwolle's Spreidingswet places (news) per 1.000 of its inhabitants
 }
 RATIOS = {**{value: (num, den, 100) for value, (num, den) in SHARES.items()}, **RATES}  # value -> (num, den, per)
 
