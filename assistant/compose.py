@@ -524,6 +524,10 @@ class Executor:
                                 else self.t("need_place", label=self.label(p.metric)))
         if p.reason == "official_missing" and not any(f.official for f in figures):
             return self.abstain(self.t("official_missing"), figures)
+        if self.asks_realised() and not any(realised(f) for f in figures if f.value is not None):
+            # "Hoeveel statushouders hebben de Limburgse gemeenten echt in een woning gekregen?": a quota or a
+            # task per place is what must happen, not what did
+            return self.abstain(self.t("not_realised", label=self.label(p.metric)), figures)
         formula_inputs: list[Figure] = []
         if any(f.computed for f in figures) and "taakstelling_gemeente" in {p.metric, p.second_metric}:
             lines.append("")

@@ -868,6 +868,10 @@ def test_should_we_with_an_amount_asks_the_figure_the_law_sets(assistant):
         "hoeveel inwonres heeft baarle hertog",  # a place we do not know, in a question without capitals
         "Hoeveel statushouders heeft Amsterdam in de eerste helft van 2024 echt aan een woning geholpen?",
         "Hoeveel asielaanvragen zijn er in 2024 werkelijk ingediend?",  # we hold the forecast, not what happened
+        # a quota or a task per place is what must happen, not what did
+        "Hoeveel statushouders hebben de Limburgse gemeenten in de tweede helft van 2024 echt in een woning gekregen?",
+        "How many reception places had the province of Zuid-Holland actually secured by November 2024 under the "
+        "Dispersal Act?",
         "How many asylum applications does the MPP minimum scenario forecast for 2024?",  # only the medium one
         "Op welke datum is de Huisvestingswet 2014 in werking getreden?",  # not the Spreidingswet's date
         "Who is the current King's Commissioner of Gelderland?",  # a person, not the role the sources describe
