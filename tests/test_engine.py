@@ -884,6 +884,9 @@ def test_should_we_with_an_amount_asks_the_figure_the_law_sets(assistant):
         "Op welke datum is het staatsnoodrecht voor de opvang van Oekraïners weer buiten werking gesteld?",
         "Hoeveel asielaanvragen worden er in 2024 naar verwachting ingewilligd door de IND?",  # not those filed
         "Hoeveel woongroepen zijn er in Nederland?",  # how many there are: not the size of one, nor how many needed
+        # places are no people: the 92.000 displaced people in the GOO are not its places, taken or empty
+        "Hoeveel opvangplekken telde de gemeentelijke opvang Oekraïners (GOO) in totaal op 10 maart 2024, bezette en "
+        "onbezette plekken samen?",
         # a passage that says what must be realised by then does not say what was
         "How many of the 96,000 Spreidingswet reception places had actually been realised nationwide by 1 July 2025?",
     ],
@@ -1224,7 +1227,8 @@ def test_a_figure_about_a_moment_after_its_source_is_no_realised_figure(period, 
 
 @pytest.mark.parametrize("question,unit", [("Hoeveel statushouders moet Nuenen een woning geven?", "vergunninghouders"),
                                            ("How many homes do municipalities need?", "woningen"),
-                                           ("Hoeveel plekken zijn er nodig voor statushouders?", None)])
+                                           ("Hoeveel plekken zijn er nodig voor statushouders?", "plaatsen"),  # no people
+                                           ("Hoeveel zijn er nodig voor statushouders?", None)])
 def test_what_a_question_counts_is_the_word_after_how_many(question, unit):
     assert counted_unit(understand(question, []).ask) == unit
 
