@@ -220,6 +220,8 @@ def realised(f: Figure) -> bool:
     about a moment after its source was written (a 2024 figure in a letter of April 2024 is expected)."""
     if (f.qualifier or "").lower() in lexicon()["forecast_qualifiers"]:
         return False
+    if has_phrase(normal(f.label), lexicon()["task_words"]):  # a task or a need ("COA provinciale opgave")
+        return False
     end = period_end(f.period)
     return end is None or f.citation is None or end <= f.citation.date
 

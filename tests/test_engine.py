@@ -872,6 +872,7 @@ def test_should_we_with_an_amount_asks_the_figure_the_law_sets(assistant):
         "Hoeveel statushouders hebben de Limburgse gemeenten in de tweede helft van 2024 echt in een woning gekregen?",
         "How many reception places had the province of Zuid-Holland actually secured by November 2024 under the "
         "Dispersal Act?",
+        "How many reception places had the province of Zuid-Holland actually secured by November 2024?",  # COA's task
         "How many asylum applications does the MPP minimum scenario forecast for 2024?",  # only the medium one
         "Op welke datum is de Huisvestingswet 2014 in werking getreden?",  # not the Spreidingswet's date
         "Who is the current King's Commissioner of Gelderland?",  # a person, not the role the sources describe
