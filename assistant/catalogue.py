@@ -178,6 +178,10 @@ class Catalogue:
         return sorted(best.values(), key=lambda r: (r.excluded, -r.score))
 
 
+    def words_of(self, metric: Metric) -> set[str]:
+        """The stems of all of a metric's phrases (and the parts of its compounds)."""
+        return self.metric_words[self.metrics.index(metric)]
+
     @staticmethod
     def included_words(folded: str) -> set[str]:
         """The words a folded, padded question says are included ("inclusief amv", "including minors")."""

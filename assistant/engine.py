@@ -331,6 +331,14 @@ class Conversation:
             # the whole itself is never the answer, but stays known ("daarvan níet voor amv": whole − part)
             matches = parts_first([m for m in matches if m.metric is not whole], whole.metric) + [
                 replace(m, excluded=True) for m in matches if m.metric is whole]
+        elif matches and asks_a_part(question, intent.ask):
+            # "Of the places needed on 1 January 2025, how many are emergency reception places?": the whole is
+            # named to say what the part is of; a part that the question names by words of its own is asked
+            whole_words = a.catalogue.words_of(matches[0].metric)
+            part = next((m for m in matches[1:4] if m.metric.part_of == matches[0].metric.metric and not m.excluded
+                         and m.words - whole_words and m.score >= matches[0].score - PERIOD_MARGIN), None)
+            if part is not None:
+                matches = [part, *[m for m in matches if m is not part]]
         # numbers the asker typed that are values of key figures ("the 96,000", "from 96,000 to 88,000")
         quoted = [metric for m in typed_numbers for metric in a.tools.metrics_with_value(m.value)
                   if m.value >= MIN_NAMING_VALUE or counts_unit(typed[m.end:], a.catalogue.by_key[metric].unit,
@@ -510,6 +518,14 @@ def longest_run(text: list[str], title: list[str]) -> tuple[int, int]:
             if n > best:
                 best, at = n, i
     return at, best
+
+
+def asks_a_part(question: str, ask: str) -> bool:
+    """"Of the places needed …, how many are …?", "Van alle plekken …, hoeveel …", "hoeveel daarvan …": the
+    question names a whole to ask a part of it."""
+    openings = [fold(text).strip() for text in (question, ask, question.rpartition(": ")[2])]
+    return part_of_opening(ask) or has_phrase(ask, lexicon()["part_of"]) or any(
+        opens.startswith(f"{c} ") for opens in openings for c in [*lexicon()["part_of_typed"], "van alle", "of all"])
 
 
 def part_of_opening(ask: str) -> bool:

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import cli
+from assistant.engine import asks_a_part
 from assistant.compose import period_end, quoted_figures
 from assistant.models import Citation, Figure
 from assistant.tools import date_span
@@ -219,6 +220,22 @@ def test_two_figures_asked_at_once_are_both_answered(assistant, question, first,
     answer = ask(assistant, question)
     assert [f.value for f in answer.figures] == [first, second]
     assert answer.answer.count("[1]") >= 2 and "[2]" in answer.answer  # one list of sources, numbered through
+
+
+@pytest.mark.parametrize("question,asks", [
+    ("Of the asylum reception places needed on 1 January 2025, how many are for unaccompanied minors?", True),
+    ("Van alle plekken die begin 2025 nodig zijn, hoeveel zijn voor amv?", True),
+    ("Hoeveel daarvan zijn voor amv?", True),
+    ("Hoeveel verschillen de totalen van de twee versies van de provinciale opgave van het COA?", False),
+])
+def test_a_question_that_names_a_whole_to_ask_a_part_of_it(question, asks):
+    assert asks_a_part(question, understand(question, []).ask) is asks
+
+
+def test_the_part_asked_of_a_whole_named_first_is_answered(assistant):
+    answer = ask(assistant, "Of the asylum reception places needed on 1 January 2025, how many are for unaccompanied "
+                            "minors?")
+    assert 9500 in values(answer) and 97500 not in values(answer)
 
 
 def test_two_dates_asked_at_once_are_both_answered(assistant):
@@ -885,8 +902,9 @@ def test_should_we_with_an_amount_asks_the_figure_the_law_sets(assistant):
         "Op welke datum is het staatsnoodrecht voor de opvang van Oekraïners weer buiten werking gesteld?",
         "Hoeveel asielaanvragen worden er in 2024 naar verwachting ingewilligd door de IND?",  # not those filed
         "Hoeveel woongroepen zijn er in Nederland?",  # how many there are: not the size of one, nor how many needed
-        # a neighbour of a figure we hold (a catalogue geen row), counted in gemeenten
+        # neighbours of figures we hold (catalogue geen rows): gemeenten counted, a part of the need
         "Hoeveel gemeenten liepen eind 2023 achter met het huisvesten van statushouders?",  # not the 6.400 behind
+        "Van alle asielplekken die begin 2025 nodig zijn, hoeveel moeten er in noodopvang zoals sporthallen komen?",
         # places are no people: the 92.000 displaced people in the GOO are not its places, taken or empty
         "Hoeveel opvangplekken telde de gemeentelijke opvang Oekraïners (GOO) in totaal op 10 maart 2024, bezette en "
         "onbezette plekken samen?",
