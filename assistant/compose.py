@@ -16,7 +16,7 @@ from .grounding import numbers_in_text
 from .places import Place
 from .planner import COA_METRICS, COUNTS, WHEN_UNITS, Plan, resolve_halves
 from .text import fold, stem, words
-from .tools import REPORTED, Tools, compute, date_shift
+from .tools import PLACE_FIGURE_UNITS, REPORTED, Tools, compute, date_shift
 from .understand import (DAY, MAX_QUESTION_CHARS, Intent, content_words, asks_amount, asks_who, has_phrase, lexicon, normal, padded,
                          answer_type, unit_of_time_asked, wanted_units,
                          parse_periods)
@@ -26,6 +26,8 @@ PER_UNIT = {"maanden": "maand", "jaar": "jaar", "weken": "week", "dagen": "dag"}
 # a count of a few regions names them: "Hoeveel veiligheidsregio's in Zuid-Holland, en hoe heten ze?"
 COUNTED_KINDS = {"aantal_veiligheidsregios": "veiligheidsregio", "aantal_provincies": "provincie", "aantal_gemeenten": "gemeente"}
 MAX_NAMED = 30
+CONDITIONS = {">": ("meer dan", "more than"), ">=": ("minstens", "at least"), "<": ("minder dan", "fewer than"),
+              "<=": ("hoogstens", "at most")}
 POPULATION_PERIOD = "2022-01-01"  # the only peildatum of the inhabitants we hold (db/SOURCES.md)
 SIDE_THRESHOLD = 0.35  # one side of a comparison names a figure only this clearly
 TEXT_MIN_COVERAGE = 0.5  # share of the question's (IDF-weighted) words a passage must contain
@@ -44,6 +46,8 @@ TEXT = {
         "no_share": "Ik heb geen tweede cijfer om {label} als percentage van te berekenen, en geen bron noemt dat percentage.",
         "not_realised_text": "De bronnen zeggen hierover alleen wat moet of verwacht wordt, niet wat er werkelijk is gebeurd.",
         "not_realised": "Ik heb alleen een verwachting of opgave voor {label}, geen gerealiseerd cijfer.",
+        "where": "Gemeenten met {condition}",
+        "where_more": "… en meer",
         "no_place": "Ik herken geen gemeente, provincie of veiligheidsregio in uw vraag.",
         "unknown_place": "„{name}” is geen Nederlandse gemeente, provincie of veiligheidsregio die ik ken; ik heb alleen cijfers voor Nederland en zijn gemeenten, provincies en veiligheidsregio's.",
         "did_you_mean": "Bedoelt u {names}?",
@@ -90,6 +94,8 @@ TEXT = {
         "no_share": "I have no second figure to compute {label} as a percentage of, and no source gives that percentage.",
         "not_realised_text": "The sources only say what must happen or is expected here, not what actually happened.",
         "not_realised": "I only have an expected or target figure for {label}, not what actually happened.",
+        "where": "Municipalities with {condition}",
+        "where_more": "… and more",
         "no_place": "I do not recognise a municipality, province or safety region in your question.",
         "unknown_place": "“{name}” is not a Dutch municipality, province or safety region I know; I only have figures for the Netherlands and its municipalities, provinces and safety regions.",
         "did_you_mean": "Did you mean {names}?",
@@ -598,6 +604,37 @@ class Executor:
         self.cite_tables(p.group or (p.places[0].kind if p.places else "land"))
         chart = [(f.label, f.value) for f in figures]
         return self.finish(lines, True, "table", figures=figures, chart=chart if len(chart) > 1 else None)
+
+    def _where(self) -> Answer:
+        """The gemeenten whose figure meets the question's condition: how many, and which (the first MAX_NAMED)."""
+        p, cond = self.plan, self.intent.threshold
+        scope = p.places[0] if p.places else Place("land", "Nederland")
+        unit = PLACE_FIGURE_UNITS[p.metric]
+        condition = f"{CONDITIONS[cond.op][self.lang == 'en']} {render.number(cond.value, self.lang)} {render.unit(unit, self.lang)}"
+        if p.metric != "inwoners":
+            condition += f" ({self.label(p.metric)})"
+        lines, figures = [], []
+        for period in p.periods or [None]:
+            sql, found = self.tools.where(p.metric, scope.kind, scope.name, period, cond.op, cond.value)
+            when = render.period(period or POPULATION_PERIOD, self.lang)
+            count = Figure(label=self.t("where", condition=condition), value=len(found), unit="gemeenten",
+                           period=period or POPULATION_PERIOD, scope=scope.name, scope_kind=scope.kind,
+                           source=f"COUNT over gemeenten ({scope.kind} {scope.name}) WHERE {p.metric} {cond.op} {cond.value:g}",
+                           sql=sql)
+            lines.append(f"{count.label} — {scope.label(self.lang)}, {when}: **{render.number(count.value, self.lang)}** "
+                         f"{render.unit('gemeenten', self.lang)}")
+            shown = found[:MAX_NAMED]
+            if shown:
+                lines.append("  " + ", ".join(f"{f.label} ({render.number(f.value, self.lang)})" for f in shown)
+                             + (f" {self.t('where_more')}" if len(found) > len(shown) else ""))
+            figures += [count, *shown]
+        if p.metric == "taakstelling_gemeente" and any(f.computed for f in figures):
+            lines.append(self.t("computed"))
+            self.cite(self.tools.law_citation("Artikel 29"))
+            for period in p.periods:
+                self.cite(self.tools.national_taakstelling(period).citation)
+        self.cite_tables(scope.kind)
+        return self.finish(lines, True, "table", figures=figures)
 
     def _members(self) -> Answer:
         p = self.plan

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from .catalogue import AMBIGUITY_MARGIN, ANSWER_THRESHOLD, Metric, MetricMatch
 from .places import Place
-from .text import DUTCH_STOPWORDS, words
+from .text import DUTCH_STOPWORDS, stem, words
 from .understand import (DAY, Intent, Period, answer_type, asks_amount, asks_who, has_phrase, lexicon, padded,
                          typed_spans, unit_of_time_asked, wanted_units)
 
@@ -24,6 +24,7 @@ KIN_WORDS = 3  # words a count shares with a group size's row to be of its kind 
 PLACE_THRESHOLD = 0.3  # with a place named, a weaker match on a place-level figure suffices
 SHARE_WHOLES = {"inwoners"}  # a place's figure that another of its figures can be a share of
 RANKABLE = {"taakstelling_gemeente", "inwoners", "aantal_gemeenten", *COA_METRICS}
+FILTERABLE = {"inwoners", "taakstelling_gemeente"}  # figures per gemeente a condition may select by
 PERIOD_MARGIN = 0.15  # candidates this close to the best may win by having the asked period
 TEXT_FALLBACK = 0.55  # a question for a passage falls back to a figure only when it names one this clearly
 FOLLOWUP_OVERRIDE = 0.75  # a follow-up keeps the previous figure unless another matches this well…
@@ -143,6 +144,11 @@ def plan(intent: Intent, all_matches: list[MetricMatch], previous, known_halves:
     per_group = "per_group" in intent.operations and not any(pl.kind == group for pl in regional)
     ranking = bool({"highest", "lowest"} & intent.operations) or per_group or intent.top_n is not None
 
+    if intent.threshold is not None and (
+            counted_unit(intent.ask) == "gemeenten" or has_phrase(intent.ask, lexicon()["listing_gemeenten"])
+            or (asks_amount(intent.ask) and has_phrase(intent.ask, lexicon()["counted_units"]["gemeenten"]))):
+        # "Hoeveel gemeenten hebben meer dan 100.000 inwoners?": the gemeenten whose figure meets the condition
+        return where(p, intent, matches, regional, known_halves)
     metric = choose_metric(intent, matches, regional, ranking, periods, sources, qualifiers)
     if regional and metric is not None and metric.metric in SHARE_WHOLES and operation_of(intent) == "share":
         # "welk percentage van de inwoners van Groningen is de taakstelling": the whole is named most clearly,
@@ -628,6 +634,24 @@ def close_alternative(matches: list[MetricMatch], first: Metric) -> Metric | Non
             return m.metric
         break
     return None
+
+
+def where(p: Plan, intent: Intent, matches: list[MetricMatch], regional: list[Place], known_halves: list[str]) -> Plan:
+    """Gemeenten counted or listed by a condition on a figure per gemeente: the figure the condition's word names
+    ("100.000 inwoners"), else the best matching one; within the provincie or veiligheidsregio named."""
+    held = [m for m in matches if m.metric.metric in FILTERABLE and m.score >= PLACE_THRESHOLD]
+    word = stem(intent.threshold.word) if intent.threshold.word else ""
+    named = [m for m in held if word and word in {stem(w) for w in words(m.metric.document)}]
+    chosen = (named or held)[:1]
+    if not chosen:
+        return text_or_abstain(p, intent)
+    p.kind, p.metric = "where", chosen[0].metric.metric
+    p.places = [pl for pl in regional if pl.kind in {"provincie", "veiligheidsregio"}][:1]
+    if p.metric == "taakstelling_gemeente":
+        p.periods = resolve_halves(p.periods_asked, known_halves)
+        if p.periods_asked and not p.periods:
+            p.kind, p.reason, p.have = "abstain", "no_period", known_halves
+    return p
 
 
 def resolve_halves(asked: list[Period], known: list[str]) -> list[str]:

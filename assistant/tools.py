@@ -51,6 +51,14 @@ RANK_SQL = {
         SELECT naam AS name, inwoners AS value FROM gemeenten WHERE {where}
         ORDER BY inwoners {direction}, naam LIMIT :n""",
 }
+WHERE_SQL = {
+    "taakstelling_gemeente": """
+        SELECT gemeente AS name, value, official FROM taakstelling_gemeente
+        WHERE period = :period AND ({where}) AND value {op} :value ORDER BY value DESC, gemeente""",
+    "inwoners": """
+        SELECT naam AS name, inwoners AS value FROM gemeenten WHERE ({where}) AND inwoners {op} :value
+        ORDER BY inwoners DESC, naam""",
+}
 GROUP_SQL = {
     "taakstelling_gemeente": """
         SELECT {group} AS name, SUM(value) AS value FROM taakstelling_gemeente WHERE period = :period
@@ -321,6 +329,14 @@ class Tools:
         params = {"scope": scope, "n": n} | ({"period": period} if period else {})
         rows = self.query(sql, params)
         return [self._ranked(metric, r, period, sql, params) for r in rows]
+
+    def where(self, metric: str, kind: str, scope: str, period: str | None, op: str, value: float) -> tuple[str, list[Figure]]:
+        """The gemeenten (within a scope) whose figure meets a condition, highest first, and the SQL that found them."""
+        assert op in {">", ">=", "<", "<="}
+        sql = WHERE_SQL[metric].format(where=SCOPE_WHERE[kind], op=op)
+        params = {"scope": scope, "value": value} | ({"period": period} if period else {})
+        return f"{' '.join(sql.split())} -- {params}", [self._ranked(metric, r, period, sql, params)
+                                                       for r in self.query(sql, params)]
 
     def group(self, metric: str, group_kind: str, period: str | None, lowest: bool) -> list[Figure]:
         sql = GROUP_SQL[metric].format(group=group_kind, direction="ASC" if lowest else "DESC")

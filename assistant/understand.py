@@ -123,6 +123,30 @@ class Pin:
     month: int | None = None
 
 
+@dataclass(frozen=True)
+class Threshold:
+    """A condition on a figure per gemeente: 'meer dan 100.000 inwoners' is ('>', 100000, 'inwoners')."""
+
+    op: str  # >, >=, <, <=
+    value: float
+    word: str  # the word after the number, if any: what is counted ("inwoners")
+    text: str  # as asked
+
+    def holds(self, value: float) -> bool:
+        return {">": value > self.value, ">=": value >= self.value, "<": value < self.value,
+                "<=": value <= self.value}[self.op]
+
+
+def threshold_of(text: str) -> Threshold | None:
+    """The condition a normalised question puts on a number ('meer dan 100 000 inwoners'), if any."""
+    cues = sorted(((fold(c), op) for op, cs in lexicon()["thresholds"].items() for c in cs), key=lambda c: -len(c[0]))
+    for cue, op in cues:
+        m = re.search(rf" {re.escape(cue)} (\d{{1,3}}(?: \d{{3}})+|\d+) ?([a-z]*)", text)
+        if m:
+            return Threshold(op, float(m[1].replace(" ", "")), m[2], m.group(0).strip())
+    return None
+
+
 @dataclass
 class Intent:
     question: str
@@ -151,6 +175,7 @@ class Intent:
     resembles: list[str] = field(default_factory=list)  # known places an unknown name is close to ('Eindhoven')
     typed: list[float] = field(default_factory=list)  # numbers the asker typed, not those of dates or periods
     segments: list[str] = field(default_factory=list)  # the sides of a comparing question
+    threshold: Threshold | None = None  # "meer dan 100.000 inwoners": a condition on a figure per gemeente
     topic: str = ""  # the question without its periods, places and pinned source: what is asked about
     ask: str = ""  # the sentence that asks (normalised): "Wij zijn een gemeente in Zeeland. Moeten wij …?"
     context: str = ""  # the previous question, when a passage answered it (a follow-up may go on from it)
@@ -416,6 +441,7 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     top = TOP_N.search(rest)
     if top:
         intent.top_n = int(top[1] or top[2])
+    intent.threshold = threshold_of(intent.text)
     text = intent.text
     # "most recent" / "meest recente" asks for the newest statement, not the highest value
     ops_text = text

@@ -19,7 +19,7 @@ from assistant.tools import date_span
 from assistant.planner import counted_unit
 from assistant.grounding import ungrounded_numbers
 from assistant.render import number, qualifier
-from assistant.understand import answer_type, asked_sentence, parse_periods, understand
+from assistant.understand import answer_type, asked_sentence, parse_periods, threshold_of, understand
 
 
 def ask(assistant, *questions):
@@ -236,6 +236,31 @@ def test_the_part_asked_of_a_whole_named_first_is_answered(assistant):
     answer = ask(assistant, "Of the asylum reception places needed on 1 January 2025, how many are for unaccompanied "
                             "minors?")
     assert 9500 in values(answer) and 97500 not in values(answer)
+
+
+@pytest.mark.parametrize("question,condition", [
+    ("Hoeveel gemeenten hebben meer dan 100.000 inwoners?", (">", 100_000, "inwoners")),
+    ("How many municipalities have fewer than 20,000 inhabitants?", ("<", 20_000, "inhabitants")),
+    ("gemeentes boven de 100000 inwoners", (">", 100_000, "inwoners")),
+    ("Welke gemeenten hebben een taakstelling van minstens 40?", (">=", 40, "")),
+    ("Hoeveel meer dan Amsterdam heeft Rotterdam?", None),  # a comparison, no condition on a number
+])
+def test_a_condition_on_a_number(question, condition):
+    found = threshold_of(understand(question, []).text)
+    assert (found.op, found.value, found.word) == condition if condition else found is None
+
+
+@pytest.mark.parametrize("question,count,names", [
+    ("Hoeveel gemeenten in Nederland hebben meer dan 100.000 inwoners?", 32, ["Amsterdam", "Delft"]),
+    ("How many Dutch municipalities have more than 100,000 inhabitants?", 32, ["Amsterdam"]),
+    ("How many municipalities in Zeeland have fewer than 20,000 inhabitants?", 2, ["Kapelle", "Noord-Beveland"]),
+    ("Welke gemeenten in Zeeland hebben in 2024-II een taakstelling van meer dan 40?", 3, ["Terneuzen", "Vlissingen"]),
+])
+def test_gemeenten_counted_by_a_condition_on_their_figure(assistant, question, count, names):
+    answer = ask(assistant, question)
+    assert answer.answered and answer.figures[0].value == count and answer.figures[0].sql
+    assert all(name in answer.answer for name in names)
+    assert ungrounded_numbers(answer, [question]) == []
 
 
 def test_two_dates_asked_at_once_are_both_answered(assistant):
