@@ -252,7 +252,8 @@ YEAR_END = re.compile(r"\b(?:eind|einde|end of|end|ultimo)\s+(\d{4})\b")
 YEAR_START = re.compile(r"\b(?:begin|start of|beginning of|early|per)\s+(\d{4})\b")
 YEAR_MID = re.compile(r"\b(?:medio|midden|half|mid|mid-|halverwege)\s+(\d{4})\b")
 YEAR = re.compile(r"\b(20\d\d|19\d\d)\b")
-TOP_N = re.compile(r"\b(?:top|eerste|first|grootste|hoogste|laagste|kleinste|largest|highest|lowest|smallest)[ -](\d{1,3})\b|\b(\d{1,3})\s+(?:\w+\s+)?(?:grootste|hoogste|laagste|kleinste|meeste|minste|largest|highest|lowest|smallest|biggest|gemeenten|municipalities|provincies|provinces|veiligheidsregio|veiligheidsregios|safety)\b")
+# "de 10 grootste gemeenten", "top 5"; not "die twee gemeenten", which names places the question gave
+TOP_N = re.compile(r"\b(?:top|eerste|first|grootste|hoogste|laagste|kleinste|largest|highest|lowest|smallest)[ -](\d{1,3})\b|(?<!die )(?<!deze )(?<!these )(?<!those )\b(\d{1,3})\s+(?:\w+\s+)?(?:grootste|hoogste|laagste|kleinste|meeste|minste|largest|highest|lowest|smallest|biggest|gemeenten|municipalities|provincies|provinces|veiligheidsregio|veiligheidsregios|safety)\b")
 PIN = re.compile(
     r"\b(?:volgens|in|uit|according to|in|from|of)\s+(?:de|het|the)\s+(brief|letter|nieuwsbericht|nieuws|news item|news|bericht|huisvestingswet|housing act|wet|law)\b(?:\s+2014)?"
     rf"(?:\s+(?:van|of|from))?(?:\s+(\d{{1,2}}))?(?:\s+({MONTH_WORDS})\b)?(?:\s+(\d{{4}})\b)?"
@@ -445,7 +446,8 @@ def understand(question: str, places: list[PlaceMention]) -> Intent:
     text = intent.text
     # "most recent" / "meest recente" asks for the newest statement, not the highest value
     ops_text = text
-    for phrase in [*lex["now"], *lex["collective"]]:
+    # ("alle gemeenten samen" is the national figure; "Amsterdam en Zaanstad …, die twee gemeenten samen" a sum)
+    for phrase in [*lex["now"], *(lex["collective"] if len(places) < 2 else [])]:
         ops_text = ops_text.replace(padded(phrase), " ")
     intent.operations = {op for op, words in lex["operations"].items() if has_phrase(ops_text, words)}
     if intent.top_n:

@@ -270,6 +270,22 @@ def test_two_dates_asked_at_once_are_both_answered(assistant):
     assert "[2]" in answer.answer
 
 
+@pytest.mark.parametrize("question,top_n", [
+    ("Wat zijn de 10 gemeenten met de meeste inwoners?", 10),
+    ("Welke 3 gemeenten in Zeeland hebben de hoogste taakstelling?", 3),
+    ("Hoeveel moeten die twee gemeenten samen regelen?", None),  # names places the question gave, no top 2
+])
+def test_top_n(question, top_n):
+    assert understand(question, []).top_n == top_n
+
+
+def test_two_places_together_are_summed(assistant):
+    # "die twee gemeenten samen" is a sum of the places named, not all gemeenten together (nor a top 2)
+    answer = ask(assistant, "Amsterdam en Zaanstad denken na over een gezamenlijke opvanglocatie. Hoeveel asielplekken "
+                            "moeten die twee gemeenten samen regelen volgens de verdeling van de spreidingswet?")
+    assert {4479, 818, 5297} <= set(values(answer))
+
+
 def test_computed_taakstelling_is_labelled_everywhere(assistant):
     answer = ask(assistant, "Wat is de taakstelling van Rotterdam in 2024-II?")
     figure = next(f for f in answer.figures if f.value == 634)
