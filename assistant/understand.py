@@ -94,9 +94,15 @@ class Period:
         return period == self.value
 
     def fits(self, period: str, quote: str) -> bool:
-        """Softer: the period matches, spans the asked date, or the figure's sentence names its year."""
+        """Softer: the period matches, spans the asked date, or the figure's sentence names its year (unless a
+        day was asked: "op 1 juli 2025" is not the need on 1 januari 2025, whose sentence names 2025)."""
+        day = self.kind == "date" and bool(DAY.search(self.text))
+        # (nor is a figure of a half year, or a year asked, another year: "2024-I" is not "in 2023", whatever it
+        # quotes; "tot begin 2025" may be the year before it, which the sentence says it runs to)
+        own = bool(re.fullmatch(r"\d{4}-I{1,2}", period or "")) or (
+            self.kind == "year" and bool(re.fullmatch(r"\d{4}", period or "")))
         return (self.matches(period) or self.value[:4] in span_years(period)
-                or (self.kind != "half" and str(self.year) in (quote or "")))
+                or (self.kind != "half" and not day and not own and str(self.year) in (quote or "")))
 
     @property
     def year(self) -> int:

@@ -19,7 +19,7 @@ from assistant.tools import date_span
 from assistant.planner import counted_unit
 from assistant.grounding import ungrounded_numbers
 from assistant.render import number, qualifier
-from assistant.understand import answer_type, asked_sentence, parse_periods, threshold_of, understand
+from assistant.understand import Period, answer_type, asked_sentence, parse_periods, threshold_of, understand
 
 
 def ask(assistant, *questions):
@@ -434,6 +434,18 @@ def test_follow_ups(assistant, turns, expected):
 )
 def test_language_of_a_short_question(question, language):
     assert understand(question, []).language == language
+
+
+@pytest.mark.parametrize("asked,period,quote,fits", [
+    # the figure's sentence names the year asked
+    (Period("date", "2025-01-01", "begin 2025"), "2024", "ca. 28.000 voor 2024 en per 1 januari 2025 ca. 136.000", True),
+    # but not when a day was asked, or a year against a figure of another (half) year
+    (Period("date", "2025-07-01", "1 juli 2025"), "2025-01-01", "op 1 januari 2025 een behoefte aan 97.500", False),
+    (Period("year", "2023", "2023"), "2024-I", "de taakstelling voor de eerste helft van 2024, na 2023", False),
+    (Period("year", "2023", "2023"), "2024", "de instroom in 2024, na die van 2023", False),
+])
+def test_a_figure_fits_the_period_asked(asked, period, quote, fits):
+    assert asked.fits(period, quote) is fits
 
 
 @pytest.mark.parametrize(
@@ -926,6 +938,8 @@ def test_should_we_with_an_amount_asks_the_figure_the_law_sets(assistant):
         "hoeveel inwonres heeft baarle hertog",  # a place we do not know, in a question without capitals
         "Hoeveel statushouders heeft Amsterdam in de eerste helft van 2024 echt aan een woning geholpen?",
         "Hoeveel asielaanvragen zijn er in 2024 werkelijk ingediend?",  # we hold the forecast, not what happened
+        "Hoeveel opvangplekken zijn er nodig op 1 juli 2025?",  # the need on 1 januari 2025 is of another day
+        "Wat was de taakstelling in 2023?",  # the quota of 2024-I (whose sentence names 2023) is not of 2023
         # a quota or a task per place is what must happen, not what did
         "Hoeveel statushouders hebben de Limburgse gemeenten in de tweede helft van 2024 echt in een woning gekregen?",
         "How many reception places had the province of Zuid-Holland actually secured by November 2024 under the "
