@@ -842,8 +842,12 @@ class Executor:
         return None
 
     def asks_realised(self) -> bool:
-        """An amount asked as it turned out ("echt", "werkelijk", "actually"), not as expected."""
-        return asks_amount(self.intent.ask) and has_phrase(self.intent.ask, lexicon()["realised_cues"])
+        """An amount asked as it turned out ("echt", "werkelijk", "actually"), not as expected; or as it is now
+        ("Hoeveel statushouders wachten er nu in een azc?"), unless a need, task or forecast is what is asked."""
+        ask, lex = self.intent.ask, lexicon()
+        return asks_amount(ask) and (has_phrase(ask, lex["realised_cues"]) or (
+            has_phrase(ask, lex["present"]) and not has_phrase(ask, lex["target_words"])
+            and not has_phrase(ask, lex["task_words"])))
 
     def combinable(self, pair: list[Figure]) -> bool:
         """Two different figures, and like ones: people and places count alike (136.000 ontheemden −

@@ -895,6 +895,15 @@ def test_advice_is_declined_where_it_is_asked(assistant, question, answered):
         assert any(c.section.endswith("Artikel 51") for c in answer.citations)
 
 
+@pytest.mark.parametrize("question,value", [
+    ("Hoeveel amv-plekken heeft het COA nu?", 4300),  # what there is now
+    ("Hoeveel opvangplekken zijn er nu nodig?", 133_500),  # a need, asked as one
+    ("Wat is nu de taakstelling?", 17_000),  # a task, named
+])
+def test_now_is_answered_by_what_is_or_by_the_need_or_task_asked(assistant, question, value):
+    assert value in values(ask(assistant, question))
+
+
 def test_should_we_with_an_amount_asks_the_figure_the_law_sets(assistant):
     answer = ask(assistant, "Ik werk bij de gemeente Den Haag. Hoeveel plekken voor asielopvang zouden wij volgens de "
                             "spreidingswet moeten regelen?")
@@ -939,6 +948,10 @@ def test_should_we_with_an_amount_asks_the_figure_the_law_sets(assistant):
         "Hoeveel statushouders heeft Amsterdam in de eerste helft van 2024 echt aan een woning geholpen?",
         "Hoeveel asielaanvragen zijn er in 2024 werkelijk ingediend?",  # we hold the forecast, not what happened
         "Hoeveel opvangplekken zijn er nodig op 1 juli 2025?",  # the need on 1 januari 2025 is of another day
+        # asked as it is now: a forecast, a need or a task is not what there is
+        "Hoeveel statushouders wachten er nu in een azc op een woning?",  # 48.500 expected on 1 januari 2026
+        "Hoeveel plekken heeft Nidos nu in kleinschalige opvang?",  # the need of 2024-II
+        "Hoeveel opvangplekken heeft Gelderland op dit moment?",  # the Spreidingswet task
         "Wat was de taakstelling in 2023?",  # the quota of 2024-I (whose sentence names 2023) is not of 2023
         # a quota or a task per place is what must happen, not what did
         "Hoeveel statushouders hebben de Limburgse gemeenten in de tweede helft van 2024 echt in een woning gekregen?",
