@@ -952,6 +952,7 @@ def test_should_we_with_an_amount_asks_the_figure_the_law_sets(assistant):
         "Hoeveel statushouders wachten er nu in een azc op een woning?",  # 48.500 expected on 1 januari 2026
         "Hoeveel plekken heeft Nidos nu in kleinschalige opvang?",  # the need of 2024-II
         "Hoeveel opvangplekken heeft Gelderland op dit moment?",  # the Spreidingswet task
+        "Hoeveel asielzoekers zitten er nu in de opvang?",  # not the 92.000 displaced Ukrainians in the GOO
         "Wat was de taakstelling in 2023?",  # the quota of 2024-I (whose sentence names 2023) is not of 2023
         # a quota or a task per place is what must happen, not what did
         "Hoeveel statushouders hebben de Limburgse gemeenten in de tweede helft van 2024 echt in een woning gekregen?",
