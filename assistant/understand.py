@@ -79,6 +79,9 @@ def answer_type(question: str) -> str | None:
 DAY = re.compile(r"(?<!\d)\d{1,2}(?!\d)")  # a date written to the day ("4 maart 2025"), not "medio 2025" or "eind 2022"
 
 
+NEAR_DAYS = 31  # a moment asked in words ("eind 2024", "begin 2025") is a figure's date this close to it
+
+
 @dataclass(frozen=True)
 class Period:
     kind: str  # date, half, year
@@ -97,6 +100,12 @@ class Period:
         """Softer: the period matches, spans the asked date, or the figure's sentence names its year (unless a
         day was asked: "op 1 juli 2025" is not the need on 1 januari 2025, whose sentence names 2025)."""
         day = self.kind == "date" and bool(DAY.search(self.text))
+        if self.kind == "date" and not day and re.fullmatch(r"\d{4}-\d{2}-\d{2}", period or ""):
+            # "eind 2024" is about 1 januari 2025; "eind 2025" is not: a figure of an earlier moment cannot say
+            # it, whatever year its sentence names; a later one may, by naming it ("sinds eind 2022 … 6,2 miljoen")
+            from datetime import date
+            days = (date.fromisoformat(period) - date.fromisoformat(self.value)).days
+            return self.matches(period) or abs(days) <= NEAR_DAYS or (days > 0 and str(self.year) in (quote or ""))
         # (nor is a figure of a half year, or a year asked, another year: "2024-I" is not "in 2023", whatever it
         # quotes; "tot begin 2025" may be the year before it, which the sentence says it runs to)
         own = bool(re.fullmatch(r"\d{4}-I{1,2}", period or "")) or (

@@ -443,6 +443,10 @@ def test_language_of_a_short_question(question, language):
     (Period("date", "2025-07-01", "1 juli 2025"), "2025-01-01", "op 1 januari 2025 een behoefte aan 97.500", False),
     (Period("year", "2023", "2023"), "2024-I", "de taakstelling voor de eerste helft van 2024, na 2023", False),
     (Period("year", "2023", "2023"), "2024", "de instroom in 2024, na die van 2023", False),
+    # a moment asked in words is a figure's date near it, or a later figure's whose sentence names its year
+    (Period("date", "2024-12-31", "eind 2024"), "2025-01-01", "op 1 januari 2025 zijn 9.500 amv-plekken nodig", True),
+    (Period("date", "2025-12-31", "eind 2025"), "2025-01-01", "op 1 januari 2025 zijn 9.500 amv-plekken nodig", False),
+    (Period("date", "2022-12-31", "end of 2022"), "2024-04-25", "sinds eind 2022 6,2 miljoen euro", True),
 ])
 def test_a_figure_fits_the_period_asked(asked, period, quote, fits):
     assert asked.fits(period, quote) is fits
