@@ -24,6 +24,7 @@ KIN_WORDS = 3  # words a count shares with a group size's row to be of its kind 
 PLACE_THRESHOLD = 0.3  # with a place named, a weaker match on a place-level figure suffices
 SHARE_WHOLES = {"inwoners"}  # a place's figure that another of its figures can be a share of
 RANKABLE = {"taakstelling_gemeente", "inwoners", "aantal_gemeenten", *COA_METRICS}
+MONEY = {"euro", "euro per maand"}
 FILTERABLE = {"inwoners", "taakstelling_gemeente"}  # figures per gemeente a condition may select by
 PERIOD_MARGIN = 0.15  # candidates this close to the best may win by having the asked period
 TEXT_FALLBACK = 0.55  # a question for a passage falls back to a figure only when it names one this clearly
@@ -446,6 +447,13 @@ def choose_metric(intent: Intent, matches: list[MetricMatch], regional: list[Pla
     pool = matches
     # (a "wanneer" question wants a date: "vanaf wanneer … die zelf geld verdienen" asks for no money)
     wanted = wanted_units(intent.text) if not intent.asks_when else set()
+    if wanted & MONEY and has_phrase(intent.ask, lexicon()["duration_cues"]):
+        wanted -= MONEY  # "for how many days … before the living allowance is withdrawn?" asks days, not money
+    if not wanted & MONEY:
+        # money is always said ("kost", "geld", "bedrag"): a figure we lack in euro is not asked without it
+        pool = [m for m in pool if not (m.metric.table == UNAVAILABLE and m.metric.unit in MONEY)]
+        if not pool:
+            return None
     if wanted:
         # "Hoeveel kost …" can only be answered by an amount of money, whatever else matches.
         # (a figure we lack counts in its own unit; one without a unit may be any)
