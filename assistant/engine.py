@@ -386,8 +386,9 @@ class Conversation:
                 the_plan = replace(the_plan, kind="kerncijfer", metric=quoted[0], operation=operation_of(intent))
         # "Hoeveel van de verwachte asielaanvragen zijn nareizigers?": the figure named after "hoeveel van de" is
         # the whole, whether its value is typed or not (a figure that is itself a part answers as it is)
-        named_whole = the_plan.metric if part_of_opening(intent.ask) and the_plan.metric in a.catalogue.by_key \
-            and not a.catalogue.by_key[the_plan.metric].part_of else None
+        # (so is one named before "hoeveel daarvan …" in the same question, with no figure before it)
+        named_whole = the_plan.metric if (part_of_opening(intent.ask) or (intent.part_of and whole is None)) \
+            and the_plan.metric in a.catalogue.by_key and not a.catalogue.by_key[the_plan.metric].part_of else None
         if (part_of_typed is None and the_plan.kind == "kerncijfer" and the_plan.metric in typed_wholes | {named_whole}
                 and not the_plan.operation and asks_amount(intent.ask)):
             # a part of a figure no source splits up: the whole is not the answer, it is what we have

@@ -974,6 +974,9 @@ def test_should_we_with_an_amount_asks_the_figure_the_law_sets(assistant):
         "Hoeveel opvangplekken heeft Gelderland op dit moment?",  # the Spreidingswet task
         "Hoeveel asielzoekers zitten er nu in de opvang?",  # not the 92.000 displaced Ukrainians in the GOO
         "What fine or penalty payment does a municipality face if it refuses a location under the Dispersal Act?",
+        # a part asked of a whole named in the same question, that no source splits
+        "Van al die mensen met een verblijfsvergunning die begin 2026 nog in een azc zitten te wachten op een woning: "
+        "hoeveel daarvan zijn kinderen die hier zonder ouders zijn?",
         "Wat was de taakstelling in 2023?",  # the quota of 2024-I (whose sentence names 2023) is not of 2023
         # a quota or a task per place is what must happen, not what did
         "Hoeveel statushouders hebben de Limburgse gemeenten in de tweede helft van 2024 echt in een woning gekregen?",
