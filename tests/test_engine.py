@@ -974,6 +974,8 @@ def test_should_we_with_an_amount_asks_the_figure_the_law_sets(assistant):
         "Hoeveel opvangplekken heeft Gelderland op dit moment?",  # the Spreidingswet task
         "Hoeveel asielzoekers zitten er nu in de opvang?",  # not the 92.000 displaced Ukrainians in the GOO
         "What fine or penalty payment does a municipality face if it refuses a location under the Dispersal Act?",
+        # a place named lowers the bar for a place figure: not so low that a waiting time gets the quota
+        "Wat is de wachttijd voor een sociale huurwoning in Utrecht?",
         # a part asked of a whole named in the same question, that no source splits
         "Van al die mensen met een verblijfsvergunning die begin 2026 nog in een azc zitten te wachten op een woning: "
         "hoeveel daarvan zijn kinderen die hier zonder ouders zijn?",
