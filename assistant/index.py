@@ -241,6 +241,8 @@ class Index:
         self._by_id: dict[str, dict] = {}  # chunk id → chunk
         self._sentence_words: dict[str, tuple[list[str], list[set[str]]]] = {}  # chunk id → its sentences, their words
         self._asked: dict[str, list[tuple[str, set[str]]]] = {}  # chunk id → its asked questions' anchors and words
+        self._readable: dict[str, str | None] = {}  # chunk id → its text whole, if short enough to show (context)
+        self._verbatim: dict[str, str] = {}  # doc id → where its quotes may stand
         self._idf: np.ndarray | None = None
         self._defines: dict[int, set[str]] = {}
         self._instructions: set[int] = set()  # rows of the documents that address the assistant (addressing_rows)
@@ -277,7 +279,7 @@ class Index:
         self._doc_rows = {doc_id: np.array(ids) for doc_id, ids in rows.items()}
         self._by_id = {c["chunk_id"]: c for c in self.chunks}
         self._sentence_words: dict[str, tuple[list[str], list[set[str]]]] = {}
-        self._asked = {}
+        self._asked, self._readable, self._verbatim = {}, {}, {}
         terms = {i: defined_term(c["text"]) for i, c in enumerate(self.chunks)}
         self._defines = {i: set(self.tokenize(term)) for i, term in terms.items() if term}
         self._instructions = addressing_rows(self.chunks)
@@ -443,8 +445,7 @@ class Index:
         if not parts:
             return clean(chunk["text"])
         # verbatim in the document or in its running text (CONVENTIONS.md); a quote has no line break to span both
-        source = self.documents[chunk["doc_id"]]
-        document = f"{source['normalized']}\n{source.get('running', '')}"
+        document = self.verbatim_text(chunk["doc_id"])
         whole = " ".join(parts)
         if len(parts) > 1 and len(whole) <= QUOTE_CHARS and whole in document and self._overlap(set().union(*words), groups):
             return whole  # a short passage is quoted whole: the sentence beside the best one often holds the answer
@@ -483,12 +484,21 @@ class Index:
         """The passage a quote stands in, whole, when it says more than the quote and is at most CONTEXT_CHARS
         long: the quote is the sentence chosen to answer, the passage what it means in (a list's opening, the
         sentence after it that says what must be done). Verbatim in the document, or no context."""
-        parts = self._sentences(chunk)[0]
-        whole = " ".join(parts)
-        if len(parts) < 2 or len(whole) > CONTEXT_CHARS or quote == whole or quote not in whole:
-            return None
-        source = self.documents[chunk["doc_id"]]
-        return whole if whole in f"{source['normalized']}\n{source.get('running', '')}" else None
+        whole = self._readable.get(chunk["chunk_id"], "")
+        if whole == "":  # (read once per passage)
+            parts = self._sentences(chunk)[0]
+            joined = " ".join(parts)
+            whole = self._readable[chunk["chunk_id"]] = joined if len(parts) > 1 and len(joined) <= CONTEXT_CHARS \
+                and joined in self.verbatim_text(chunk["doc_id"]) else None
+        return whole if whole and quote != whole and quote in whole else None
+
+    def verbatim_text(self, doc_id: str) -> str:
+        """Where a quote may stand: the document normalised, and its running text (CONVENTIONS.md)."""
+        text = self._verbatim.get(doc_id)
+        if text is None:
+            source = self.documents[doc_id]
+            text = self._verbatim[doc_id] = f"{source['normalized']}\n{source.get('running', '')}"
+        return text
 
     def asked_questions(self, chunk_id: str) -> list[tuple[str, set[str]]]:
         """The questions people ask that a passage answers (knowledge.Asked): per question its anchor and the stems

@@ -32,15 +32,15 @@ ACCURACY = {"dev": 1.0, "test": 0.97}  # release target: figure and citation acc
 # 94.2/91.0/100 %, test 76.3/79.4/63.2 %; the whole test set 532 → 551 of 850. Round 18 (112 cases, fresh:
 # 63 at the session's start code, 64 at its end) joined after that: dev 93.6/90.1/99.5 %, test 76.2/78.4/62.0 %.
 FLOOR = {
-    "dev": {"figure_accuracy": 0.93, "citation_accuracy": 0.90, "abstention_recall": 0.95},
-    "test": {"figure_accuracy": 0.77, "citation_accuracy": 0.79, "abstention_recall": 0.64},
+    "dev": {"figure_accuracy": 0.935, "citation_accuracy": 0.90, "abstention_recall": 0.955},
+    "test": {"figure_accuracy": 0.77, "citation_accuracy": 0.78, "abstention_recall": 0.68},
 }
 NOT_YET = {  # release targets the engine does not meet yet
     ("figure_accuracy", "dev"), ("figure_accuracy", "test"), ("citation_accuracy", "dev"),
     ("citation_accuracy", "test"), ("abstention_recall", "test"),
     # met (100 %) until round 18: "How many young people in Nidos small-scale reception opt for extended
     # reception up to age 21?" is answered with the age of 21, where no source counts them; round 20's
-    # fresh declines next to held figures added more (95 % at the end of session 9)
+    # fresh declines next to held figures added more (96 % at the end of session 9)
     ("abstention_recall", "dev"),
 }
 
