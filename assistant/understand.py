@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -103,7 +104,6 @@ class Period:
         if self.kind == "date" and not day and re.fullmatch(r"\d{4}-\d{2}-\d{2}", period or ""):
             # "eind 2024" is about 1 januari 2025; "eind 2025" is not: a figure of an earlier moment cannot say
             # it, whatever year its sentence names; a later one may, by naming it ("sinds eind 2022 … 6,2 miljoen")
-            from datetime import date
             days = (date.fromisoformat(period) - date.fromisoformat(self.value)).days
             return self.matches(period) or abs(days) <= NEAR_DAYS or (days > 0 and str(self.year) in (quote or ""))
         # (nor is a figure of a half year, or a year asked, another year: "2024-I" is not "in 2023", whatever it
@@ -146,10 +146,6 @@ class Threshold:
     value: float
     word: str  # the word after the number, if any: what is counted ("inwoners")
     text: str  # as asked
-
-    def holds(self, value: float) -> bool:
-        return {">": value > self.value, ">=": value >= self.value, "<": value < self.value,
-                "<=": value <= self.value}[self.op]
 
 
 def threshold_of(text: str) -> Threshold | None:
