@@ -83,6 +83,7 @@ class Catalogue:
     def __init__(self, metrics: list[Metric], vectors: np.ndarray | None, embed_query=None):
         self.metrics = metrics
         self.by_key = {m.metric: m for m in metrics}
+        self.position = {m.metric: i for i, m in enumerate(metrics)}
         self.owner = [i for i, m in enumerate(metrics) for _ in m.phrases]
         self.compounds = Decompounder({w for m in metrics for p in m.phrases for w in words(p)})
         # Periods are matched separately (understand.py), so dates in phrases carry no weight here.
@@ -180,7 +181,7 @@ class Catalogue:
 
     def words_of(self, metric: Metric) -> set[str]:
         """The stems of all of a metric's phrases (and the parts of its compounds)."""
-        return self.metric_words[self.metrics.index(metric)]
+        return self.metric_words[self.position[metric.metric]]
 
     @staticmethod
     def included_words(folded: str) -> set[str]:

@@ -526,7 +526,7 @@ def asks_a_part(question: str, ask: str) -> bool:
     question names a whole to ask a part of it."""
     openings = [fold(text).strip() for text in (question, ask, question.rpartition(": ")[2])]
     return part_of_opening(ask) or has_phrase(ask, lexicon()["part_of"]) or any(
-        opens.startswith(f"{c} ") for opens in openings for c in [*lexicon()["part_of_typed"], "van alle", "of all"])
+        opens.startswith(f"{c} ") for opens in openings for c in lexicon()["part_of_typed"])
 
 
 def part_of_opening(ask: str) -> bool:

@@ -241,7 +241,7 @@ class Index:
         self._by_id: dict[str, dict] = {}  # chunk id → chunk
         self._sentence_words: dict[str, tuple[list[str], list[set[str]]]] = {}  # chunk id → its sentences, their words
         self._asked: dict[str, list[tuple[str, set[str]]]] = {}  # chunk id → its asked questions' anchors and words
-        self._readable: dict[str, str | None] = {}  # chunk id → its text whole, if short enough to show (context)
+        self._readable: dict[str, str | None] = {}  # chunk id → its sentences joined, if verbatim (_readable_whole)
         self._verbatim: dict[str, str] = {}  # doc id → where its quotes may stand
         self._idf: np.ndarray | None = None
         self._defines: dict[int, set[str]] = {}
@@ -446,8 +446,8 @@ class Index:
             return clean(chunk["text"])
         # verbatim in the document or in its running text (CONVENTIONS.md); a quote has no line break to span both
         document = self.verbatim_text(chunk["doc_id"])
-        whole = " ".join(parts)
-        if len(parts) > 1 and len(whole) <= QUOTE_CHARS and whole in document and self._overlap(set().union(*words), groups):
+        whole = self._readable_whole(chunk)
+        if whole and len(whole) <= QUOTE_CHARS and self._overlap(set().union(*words), groups):
             return whole  # a short passage is quoted whole: the sentence beside the best one often holds the answer
         best, best_score, start, last = parts[0], 0.0, 0, 0
         anchors = self.asked_anchors(chunk, groups)
@@ -484,13 +484,18 @@ class Index:
         """The passage a quote stands in, whole, when it says more than the quote and is at most CONTEXT_CHARS
         long: the quote is the sentence chosen to answer, the passage what it means in (a list's opening, the
         sentence after it that says what must be done). Verbatim in the document, or no context."""
-        whole = self._readable.get(chunk["chunk_id"], "")
-        if whole == "":  # (read once per passage)
+        whole = self._readable_whole(chunk)
+        return whole if whole and len(whole) <= CONTEXT_CHARS and quote != whole and quote in whole else None
+
+    def _readable_whole(self, chunk: dict) -> str | None:
+        """A passage of more than one sentence, whole, if it stands verbatim in its document: read once per
+        passage, for the short passage quoted whole and the passage shown around its quote."""
+        if chunk["chunk_id"] not in self._readable:
             parts = self._sentences(chunk)[0]
             joined = " ".join(parts)
-            whole = self._readable[chunk["chunk_id"]] = joined if len(parts) > 1 and len(joined) <= CONTEXT_CHARS \
-                and joined in self.verbatim_text(chunk["doc_id"]) else None
-        return whole if whole and quote != whole and quote in whole else None
+            self._readable[chunk["chunk_id"]] = joined if len(parts) > 1 and joined in self.verbatim_text(chunk["doc_id"]) \
+                else None
+        return self._readable[chunk["chunk_id"]]
 
     def verbatim_text(self, doc_id: str) -> str:
         """Where a quote may stand: the document normalised, and its running text (CONVENTIONS.md)."""
